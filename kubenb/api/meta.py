@@ -1,0 +1,189 @@
+"""Object metadata rules: names, label keys and values, annotations, timestamps.
+
+The messages are the ones kube-apiserver prints (k8s.io/apimachinery/pkg/util/validation), because
+learners compare what they see with the Kubernetes documentation and with real clusters.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from kubenb.api.errors import Cause
+
+__all__ = [
+    "generate_name",
+    "now_rfc3339",
+    "validate_dns1035_label",
+    "validate_dns1123_label",
+    "validate_dns1123_subdomain",
+    "validate_labels",
+    "validate_annotations",
+    "validate_qualified_name",
+]
+
+_DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_LABEL_RE = re.compile(f"^{_DNS1123_LABEL}$")
+_DNS1123_SUBDOMAIN = f"{_DNS1123_LABEL}(\\.{_DNS1123_LABEL})*"
+_DNS1123_SUBDOMAIN_RE = re.compile(f"^{_DNS1123_SUBDOMAIN}$")
+_DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_DNS1035_LABEL_RE = re.compile(f"^{_DNS1035_LABEL}$")
+_QUALIFIED_NAME = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_QUALIFIED_NAME_RE = re.compile(f"^{_QUALIFIED_NAME}$")
+_LABEL_VALUE = f"(({_QUALIFIED_NAME})?)"
+_LABEL_VALUE_RE = re.compile(f"^{_LABEL_VALUE}$")
+
+# kube's generateName alphabet: no vowels (no words), no look-alike characters.
+_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
+_TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
+
+
+def _quote(value: Any) -> str:
+    import json
+
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def _invalid(field: str, value: Any, detail: str) -> Cause:
+    return Cause("FieldValueInvalid", f"Invalid value: {_quote(value)}: {detail}", field)
+
+
+def validate_dns1123_subdomain(value: str, field: str) -> list[Cause]:
+    causes = []
+    if len(value) > 253:
+        causes.append(_invalid(field, value, "must be no more than 253 characters"))
+    if not _DNS1123_SUBDOMAIN_RE.match(value):
+        causes.append(_invalid(
+            field, value,
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+            "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+            f"'example.com', regex used for validation is '{_DNS1123_SUBDOMAIN}')",
+        ))
+    return causes
+
+
+def validate_dns1123_label(value: str, field: str) -> list[Cause]:
+    causes = []
+    if len(value) > 63:
+        causes.append(_invalid(field, value, "must be no more than 63 characters"))
+    if not _DNS1123_LABEL_RE.match(value):
+        causes.append(_invalid(
+            field, value,
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+            "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+            f"'123-abc', regex used for validation is '{_DNS1123_LABEL}')",
+        ))
+    return causes
+
+
+def validate_dns1035_label(value: str, field: str) -> list[Cause]:
+    causes = []
+    if len(value) > 63:
+        causes.append(_invalid(field, value, "must be no more than 63 characters"))
+    if not _DNS1035_LABEL_RE.match(value):
+        causes.append(_invalid(
+            field, value,
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+            "with an alphabetic character, and end with an alphanumeric character (e.g. "
+            f"'my-name',  or 'abc-123', regex used for validation is '{_DNS1035_LABEL}')",
+        ))
+    return causes
+
+
+def validate_qualified_name(value: str, field: str) -> list[Cause]:
+    """A label or annotation key: an optional DNS subdomain prefix and a name of ≤63 chars."""
+    prefix, slash, name = value.rpartition("/")
+    causes: list[Cause] = []
+    if slash and not prefix:
+        return [_invalid(field, value, "prefix part must be non-empty")]
+    if value.count("/") > 1:
+        return [_invalid(
+            field, value,
+            "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and "
+            "must start and end with an alphanumeric character (e.g. 'MyName',  or "
+            "'my.name',  or '123-abc', regex used for validation is "
+            f"'{_QUALIFIED_NAME}') with an optional DNS subdomain prefix and '/' "
+            "(e.g. 'example.com/MyName')",
+        )]
+    if prefix:
+        for cause in validate_dns1123_subdomain(prefix, field):
+            causes.append(Cause(cause.reason, "prefix part " + cause.message.split(": ", 2)[-1],
+                                field))
+    if not name:
+        causes.append(_invalid(field, value, "name part must be non-empty"))
+    elif len(name) > 63:
+        causes.append(_invalid(field, value, "name part must be no more than 63 characters"))
+    elif not _QUALIFIED_NAME_RE.match(name):
+        causes.append(_invalid(
+            field, value,
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+            "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+            f"'123-abc', regex used for validation is '{_QUALIFIED_NAME}')",
+        ))
+    return causes
+
+
+def validate_labels(labels: Any, field: str = "metadata.labels") -> list[Cause]:
+    if labels is None:
+        return []
+    if not isinstance(labels, Mapping):
+        return [_invalid(field, labels, "must be a map of strings")]
+    causes: list[Cause] = []
+    for key, value in labels.items():
+        causes += validate_qualified_name(str(key), field)
+        if not isinstance(value, str):
+            causes.append(_invalid(f"{field}", value, "label values must be strings"))
+            continue
+        if len(value) > 63:
+            causes.append(_invalid(field, value, "must be no more than 63 characters"))
+        if not _LABEL_VALUE_RE.match(value):
+            causes.append(_invalid(
+                field, value,
+                "a valid label must be an empty string or consist of alphanumeric characters, "
+                "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+                "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+                f"'{_LABEL_VALUE}')",
+            ))
+    return causes
+
+
+def validate_annotations(annotations: Any, field: str = "metadata.annotations") -> list[Cause]:
+    if annotations is None:
+        return []
+    if not isinstance(annotations, Mapping):
+        return [_invalid(field, annotations, "must be a map of strings")]
+    causes: list[Cause] = []
+    total = 0
+    for key, value in annotations.items():
+        causes += validate_qualified_name(str(key).lower(), field)
+        if not isinstance(value, str):
+            causes.append(_invalid(field, value, "annotation values must be strings"))
+            continue
+        total += len(key) + len(value)
+    if total > _TOTAL_ANNOTATION_SIZE_LIMIT:
+        causes.append(Cause(
+            "FieldValueTooLong",
+            f"Too long: may not be more than {_TOTAL_ANNOTATION_SIZE_LIMIT} bytes", field,
+        ))
+    return causes
+
+
+def generate_name(base: str) -> str:
+    """``generateName`` + 5 random characters, truncating the base as Kubernetes does."""
+    base = base[: 63 - 5] if len(base) > 63 - 5 else base
+    return base + "".join(secrets.choice(_ALPHANUMS) for _ in range(5))
+
+
+def now_rfc3339(now: datetime.datetime | None = None) -> str:
+    """A ``metav1.Time`` value: UTC, whole seconds, ``Z`` suffix."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    return now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_rfc3339_micro(now: datetime.datetime | None = None) -> str:
+    """A ``metav1.MicroTime`` value (Events, Leases)."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    return now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
