@@ -140,8 +140,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     # coordination.k8s.io/v1
     _r("coordination.k8s.io", "v1", "Lease", "leases"),
     # discovery.k8s.io/v1
-    _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", generation=False,
-       fields="addressType"),
+    _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", fields="addressType"),
     # events.k8s.io/v1
     _r("events.k8s.io", "v1", "Event", "events", short="ev", generation=False,
        fields="regarding.kind regarding.namespace regarding.name regarding.uid reason type "
