@@ -2,9 +2,9 @@
 
 Every failure the API can report is an :class:`APIError` carrying the ``metav1.Status`` the real
 apiserver would send: ``reason`` (machine readable), ``message`` (for people), ``code`` (the HTTP
-status) and ``details`` (name, group, kind and the field ``causes``). The store raises them, the HTTP
-layer serialises them unchanged, and clients map responses back onto the same classes, so a caller
-catches ``NotFound`` whether it talks to the store in-process or to a server over HTTP::
+status) and ``details`` (name, group, kind and the field ``causes``). The store raises them,
+the HTTP layer serialises them unchanged, and clients map responses back onto the same classes,
+so a caller catches ``NotFound`` whether it talks to the store in-process or to a server over HTTP::
 
     APIError
      ├── BadRequest              400  malformed body, decode errors, bad parameters

@@ -196,9 +196,8 @@ class Registry:
         with self._lock:
             key = (rt.group, rt.version, rt.plural)
             existing = self._by_gvr.get(key)
-            if existing is not None and existing != rt:
-                if not (existing.custom and rt.custom):
-                    raise ValueError(f"resource {rt.plural}.{rt.group}/{rt.version} is taken")
+            if existing is not None and existing != rt and not (existing.custom and rt.custom):
+                raise ValueError(f"resource {rt.plural}.{rt.group}/{rt.version} is taken")
             kind_owner = self._by_gvk.get((rt.group, rt.version, rt.kind))
             if kind_owner is not None and kind_owner.plural != rt.plural:
                 raise ValueError(

@@ -172,7 +172,8 @@ def selector_from_label_selector(sel: Mapping[str, Any] | None) -> LabelSelector
     """Convert a ``metav1.LabelSelector`` object; null matches nothing, ``{}`` everything."""
     if sel is None:
         return LabelSelector(nothing=True)
-    reqs = [Requirement(k, "=", (str(v),)) for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    match_labels = sel.get("matchLabels") or {}
+    reqs = [Requirement(k, "=", (str(v),)) for k, v in sorted(match_labels.items())]
     ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}
     for expr in sel.get("matchExpressions") or ():
         op = ops.get(expr.get("operator", ""))
@@ -187,10 +188,7 @@ class FieldSelector:
     terms: tuple[tuple[str, bool, str], ...] = ()  # (field, equal?, value)
 
     def matches(self, fields: Mapping[str, str]) -> bool:
-        for name, equal, value in self.terms:
-            if (fields.get(name, "") == value) != equal:
-                return False
-        return True
+        return all((fields.get(name, "") == value) == equal for name, equal, value in self.terms)
 
     @property
     def empty(self) -> bool:

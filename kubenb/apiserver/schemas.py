@@ -3,8 +3,9 @@
 The schemas come from the ``kubernetes-validate`` package, which publishes the upstream OpenAPI
 definitions converted to JSON Schema (``$defs`` keyed by the OpenAPI definition name, such as
 ``io.k8s.api.apps.v1.Deployment``). They keep the ``x-kubernetes-*`` extensions that matter here:
-``x-kubernetes-group-version-kind`` (which definition is which kind), ``x-kubernetes-patch-strategy``
-and ``x-kubernetes-patch-merge-key`` (strategic merge patch), ``x-kubernetes-list-type`` and
+``x-kubernetes-group-version-kind`` (which definition is which kind),
+``x-kubernetes-patch-strategy`` and ``x-kubernetes-patch-merge-key`` (strategic merge patch),
+``x-kubernetes-list-type`` and
 ``x-kubernetes-list-map-keys`` (server-side apply).
 
 Everything here is read-only data loaded once per process; the same ``SchemaSet`` serves

@@ -6,8 +6,8 @@ must read without parsing (labels, selectable fields). One counter gives every w
 ``resourceVersion``; a bounded history of events lets watchers resume from a version and be told
 ``410 Gone`` when it has been compacted away.
 
-The rules applied here are the ones every resource shares: uid, creationTimestamp, generation (bumped
-when anything but metadata and status changes), optimistic concurrency (409 on a stale
+The rules applied here are the ones every resource shares: uid, creationTimestamp, generation
+(bumped when anything but metadata and status changes), optimistic concurrency (409 on a stale
 resourceVersion), namespaces that must exist and that refuse new objects while terminating,
 finalizers that hold a deleted object with ``deletionTimestamp`` set, graceful deletion of bound
 pods, and delete preconditions. What differs per resource (validation, defaults, status and scale
@@ -420,7 +420,7 @@ class Store:
                                            group=rt.group, kind=rt.plural)
             if rt.namespaced:
                 self._check_namespace(rt, namespace, name)
-            meta["uid"] = str(uuid.uuid4())
+            meta.setdefault("uid", str(uuid.uuid4()))
             meta["creationTimestamp"] = now_rfc3339(self._clock())
             for transient in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
                 meta.pop(transient, None)

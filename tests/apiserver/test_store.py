@@ -168,7 +168,7 @@ def test_bound_pods_delete_gracefully_unbound_immediately(store: Store) -> None:
     store.create(PODS, pod)
     marked, deleted = store.delete(PODS, "default", "p")
     assert not deleted and marked["metadata"]["deletionGracePeriodSeconds"] == 30
-    forced, deleted = store.delete(PODS, "default", "p", grace_period=0)
+    _forced, deleted = store.delete(PODS, "default", "p", grace_period=0)
     assert deleted
     unbound = {**pod, "metadata": {"name": "q", "namespace": "default"},
                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}

@@ -1,0 +1,5 @@
+import sys
+
+from kubenb.cli import main
+
+sys.exit(main())

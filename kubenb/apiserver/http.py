@@ -1,0 +1,608 @@
+"""The HTTP façade: Kubernetes REST paths on aiohttp, a thin adapter over the endpoints.
+
+Requests are routed by parsing the path the way kube-apiserver's ``RequestInfoFactory`` does
+(``/api/v1/namespaces/{ns}/{resource}/{name}/{subresource}``, ``/apis/{group}/{version}/...``,
+the legacy ``/watch/`` prefix), so the route table is data: the registry. Every state change
+happens in :mod:`kubenb.apiserver.endpoints`; this module only decodes bodies and query
+parameters, negotiates the response form (JSON, ``Table``, ``PartialObjectMetadata``) and streams
+watches.
+
+aiohttp was chosen over uvicorn+httptools after measuring both with a bare handler over TLS
+(``bench/http_stacks.py``): it streams chunked watch responses natively and runs its own event loop
+in a thread, which is what lets the server live inside a notebook kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import threading
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+import yaml
+from aiohttp import web
+
+from kubenb.api import errors
+from kubenb.api.resources import ResourceType
+from kubenb.api.selectors import parse_field_selector, parse_label_selector
+from kubenb.apiserver import printers
+from kubenb.apiserver.discovery import Discovery, version_info
+from kubenb.apiserver.endpoints import Endpoints, PatchType, WriteOptions
+from kubenb.apiserver.openapi import OpenAPI
+from kubenb.apiserver.store import WatchEvent
+
+__all__ = ["build_app", "MAX_BODY_BYTES"]
+
+#: kube-apiserver's limit on request bodies (3 MiB, --max-request-bytes is etcd's 1.5 MiB x 2).
+MAX_BODY_BYTES = 3 * 1024 * 1024
+_JSON = "application/json"
+_PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+                   ) -> web.Response:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return web.Response(body=raw, status=status, content_type=_JSON, headers=headers)
+
+
+def _error(exc: errors.APIError) -> web.Response:
+    return _json_response(exc.status, exc.code)
+
+
+class _Request:
+    """What the path says: resource, namespace, name, subresource, verb."""
+
+    __slots__ = ("name", "namespace", "rt", "subresource", "watch_prefix")
+
+    def __init__(self, rt: ResourceType, namespace: str | None, name: str | None,
+                 subresource: str, watch_prefix: bool) -> None:
+        self.rt = rt
+        self.namespace = namespace
+        self.name = name
+        self.subresource = subresource
+        self.watch_prefix = watch_prefix
+
+
+class APIServerApp:
+    """The aiohttp application: auth, limits, routing, negotiation, watch streaming."""
+
+    def __init__(self, endpoints: Endpoints, *, token: str | None,
+                 server_address: Callable[[], str],
+                 max_body: int = MAX_BODY_BYTES) -> None:
+        self.endpoints = endpoints
+        self.store = endpoints.store
+        self.registry = endpoints.registry
+        self.discovery = Discovery(endpoints.registry)
+        builtin: dict[tuple[str, str], list[ResourceType]] = {}
+        for rt in endpoints.registry:
+            if not rt.custom:
+                builtin.setdefault(rt.group_version, []).append(rt)
+        self.openapi = OpenAPI(endpoints.schemas, builtin_group_versions=[
+            (g, v, rts) for (g, v), rts in builtin.items()])
+        self.openapi.set_custom_resources(endpoints.custom_resource_definitions())
+        endpoints.on_crds_changed = self._crds_changed
+        self.token = token
+        self.server_address = server_address
+        self.max_body = max_body
+        self.loop_thread: int | None = None
+        self.stopping = asyncio.Event()
+
+    def _crds_changed(self) -> None:
+        self.openapi.set_custom_resources(self.endpoints.custom_resource_definitions())
+
+    # ------------------------------------------------------------------ entry
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.loop_thread is None:
+            self.loop_thread = threading.get_ident()
+        path = request.path
+        if self.token is not None and path not in _PUBLIC_PATHS:
+            header = request.headers.get("Authorization", "")
+            if not (header.startswith("Bearer ")
+                    and hmac.compare_digest(header[7:].strip().encode(), self.token.encode())):
+                return _error(errors.Unauthorized("Unauthorized"))
+        try:
+            return await self._dispatch(request, path)
+        except errors.APIError as exc:
+            return _error(exc)
+        except (ConnectionResetError, asyncio.CancelledError, web.HTTPException):
+            raise
+        except Exception as exc:  # a bug must not take the server down; say what happened
+            import logging
+
+            logging.getLogger("kubenb.apiserver").exception("internal error on %s %s",
+                                                             request.method, path)
+            return _error(errors.InternalError(f"Internal error occurred: {exc!r}"))
+
+    async def _dispatch(self, request: web.Request, path: str) -> web.StreamResponse:
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path != "/" else []
+        if not parts:
+            return _json_response({"paths": sorted(
+                ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version",
+                 "/openapi/v2", "/openapi/v3"]
+                + [f"/apis/{g}" for g in self.registry.group_versions() if g]
+                + [f"/apis/{g}/{v}" for g, vs in self.registry.group_versions().items() if g
+                   for v in vs])})
+        head = parts[0]
+        if head in ("healthz", "livez", "readyz") and (
+                len(parts) == 1 or parts[1] in ("ping", "log", "etcd", "poststarthook")):
+            return web.Response(text="ok", content_type="text/plain")
+        if head == "version" and len(parts) == 1:
+            return _json_response(version_info())
+        if head == "openapi":
+            return self._openapi(request, parts[1:])
+        if head == "api":
+            if len(parts) == 1:
+                return _json_response(self.discovery.api_versions(self.server_address()))
+            group, version, rest = "", parts[1], parts[2:]
+        elif head == "apis":
+            if len(parts) == 1:
+                return _json_response(self.discovery.api_groups())
+            if len(parts) == 2:
+                doc = self.discovery.api_group(parts[1])
+                if doc is None:
+                    raise errors.NotFound("the server could not find the requested resource")
+                return _json_response(doc)
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise errors.NotFound("the server could not find the requested resource")
+        if not rest:
+            doc = self.discovery.resource_list(group, version)
+            if doc is None:
+                raise errors.NotFound("the server could not find the requested resource")
+            return _json_response(doc)
+        req = self._parse_resource_path(group, version, rest)
+        return await self._serve(request, req)
+
+    def _parse_resource_path(self, group: str, version: str, rest: list[str]) -> _Request:
+        watch_prefix = False
+        if rest[0] == "watch":
+            watch_prefix = True
+            rest = rest[1:]
+        namespace: str | None = None
+        # namespaces/{ns}/{resource}/...; namespaces/{name}/status|finalize is the namespace
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        rt = self.registry.get(group, version, rest[0]) if rest else None
+        if rt is None:
+            raise errors.NotFound("the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        subresource = rest[2] if len(rest) > 2 else ""
+        if len(rest) > 3:
+            raise errors.NotFound("the server could not find the requested resource")
+        if subresource and subresource not in rt.subresources:
+            raise errors.NotFound("the server could not find the requested resource")
+        if rt.namespaced is False and namespace is not None:
+            raise errors.NotFound("the server could not find the requested resource")
+        return _Request(rt, namespace, name, subresource, watch_prefix)
+
+    # ------------------------------------------------------------------ resources
+
+    async def _serve(self, request: web.Request, req: _Request) -> web.StreamResponse:
+        method = request.method
+        q = request.query
+        rt = req.rt
+        ep = self.endpoints
+        if method == "GET":
+            if req.watch_prefix or _flag(q.get("watch")):
+                if req.name:
+                    fs = f"metadata.name={req.name}"
+                    q = _with(q, fieldSelector=(q.get("fieldSelector", "") + "," + fs).strip(","))
+                return await self._watch(request, rt, req.namespace, q)
+            if req.name is None:
+                return self._list(request, rt, req.namespace, q)
+            if req.subresource == "scale":
+                return self._object_response(request, rt, ep.get_scale(rt, req.namespace,
+                                                                        req.name))
+            if req.subresource == "log":
+                text = ep.log(req.namespace, req.name, q)
+                return web.Response(text=text, content_type="text/plain")
+            if req.subresource not in ("", "status"):
+                raise errors.MethodNotAllowed("the server does not allow this method on the "
+                                              "requested resource")
+            return self._raw_response(request, rt, ep.get_raw(rt, req.namespace, req.name))
+        if method == "POST":
+            if req.name is not None and req.subresource in ("binding", "eviction"):
+                body = await self._body(request)
+                opts = self._write_options(request)
+                if req.subresource == "binding":
+                    out = ep.bind(req.namespace, req.name, body, opts)
+                else:
+                    out = ep.evict(req.namespace, req.name, body, opts)
+                return _json_response(out, 201)
+            if req.name is not None or "create" not in rt.verbs:
+                raise errors.MethodNotAllowed("the server does not allow this method on the "
+                                              "requested resource")
+            body = await self._body(request)
+            opts = self._write_options(request)
+            out = ep.create(rt, req.namespace, body, opts)
+            return self._object_response(request, rt, out, 201, opts)
+        if method == "PUT":
+            if req.name is None:
+                raise errors.MethodNotAllowed("the server does not allow this method on the "
+                                              "requested resource")
+            body = await self._body(request)
+            opts = self._write_options(request)
+            out = ep.replace(rt, req.namespace, req.name, body, opts,
+                             subresource=req.subresource)
+            return self._object_response(request, rt, out, 200, opts)
+        if method == "PATCH":
+            if req.name is None:
+                raise errors.MethodNotAllowed("the server does not allow this method on the "
+                                              "requested resource")
+            ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if ctype not in PatchType.ALL:
+                raise errors.UnsupportedMediaType(
+                    f"the body of the request was in an unknown format - accepted media types "
+                    f"include: {', '.join(PatchType.ALL)}")
+            body = await self._body(request, yaml_ok=ctype == PatchType.APPLY)
+            opts = self._write_options(request)
+            existed = self.store.exists(rt, req.namespace, req.name)
+            out = ep.patch(rt, req.namespace, req.name, ctype, body, opts,
+                           subresource=req.subresource)
+            status = 201 if ctype == PatchType.APPLY and not existed else 200
+            return self._object_response(request, rt, out, status, opts)
+        if method == "DELETE":
+            options: dict[str, Any] = {}
+            if request.can_read_body:
+                raw = await self._read_body(request)
+                if raw.strip():
+                    decoded = self._decode(raw, request.headers.get("Content-Type", ""))
+                    if not isinstance(decoded, dict):
+                        raise errors.BadRequest("DeleteOptions must be an object")
+                    options.update(decoded)
+            for param in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
+                if param in q:
+                    value: Any = q[param]
+                    if param == "orphanDependents":
+                        value = _flag(value)
+                    options[param] = value
+            dry_run = _dry_run(q) or bool(options.get("dryRun"))
+            if req.name is None:
+                if "deletecollection" not in rt.verbs:
+                    raise errors.MethodNotAllowed("the server does not allow this method on the "
+                                                  "requested resource")
+                labels = parse_label_selector(q.get("labelSelector"))
+                fields = parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
+                                              kind=rt.kind)
+                out = ep.delete_collection(rt, req.namespace, labels=labels, fields=fields,
+                                           options=options, dry_run=dry_run)
+                return _json_response(out)
+            out = ep.delete(rt, req.namespace, req.name, options, dry_run=dry_run)
+            return self._object_response(request, rt, out, 200)
+        raise errors.MethodNotAllowed("the server does not allow this method on the requested "
+                                      "resource")
+
+    # ------------------------------------------------------------------ bodies
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        length = request.content_length
+        if length is not None and length > self.max_body:
+            raise errors.RequestEntityTooLarge(
+                f"the request body is too large: limit is {self.max_body} bytes")
+        chunks = []
+        total = 0
+        async for chunk in request.content.iter_chunked(65536):
+            total += len(chunk)
+            if total > self.max_body:
+                raise errors.RequestEntityTooLarge(
+                    f"the request body is too large: limit is {self.max_body} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, raw: bytes, content_type: str, *, yaml_ok: bool = True) -> Any:
+        ctype = content_type.split(";")[0].strip().lower()
+        if not raw.strip():
+            raise errors.BadRequest("the body of the request is empty")
+        if "yaml" in ctype and yaml_ok:
+            try:
+                return yaml.load(raw, Loader=_YAML_LOADER)
+            except yaml.YAMLError as exc:
+                raise errors.BadRequest(
+                    f"the body of the request could not be decoded as YAML: "
+                    f"{str(exc).splitlines()[0]}") from None
+        if ctype and "json" not in ctype and ctype not in ("*/*",):
+            raise errors.UnsupportedMediaType(
+                f'the body of the request was in an unknown format - accepted media types '
+                f'include: application/json, application/yaml (got "{ctype}")')
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise errors.BadRequest(
+                f"the object provided is unrecognized: json parse error: {exc}") from None
+
+    async def _body(self, request: web.Request, *, yaml_ok: bool = True) -> Any:
+        raw = await self._read_body(request)
+        return self._decode(raw, request.headers.get("Content-Type", _JSON), yaml_ok=yaml_ok)
+
+    def _write_options(self, request: web.Request) -> WriteOptions:
+        q = request.query
+        validation = q.get("fieldValidation") or "Warn"
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise errors.BadRequest(
+                f'fieldValidation: Unsupported value: "{validation}": supported values: '
+                '"Ignore", "Strict", "Warn"')
+        return WriteOptions(
+            dry_run=_dry_run(q), field_manager=q.get("fieldManager", ""),
+            field_validation=validation, user_agent=request.headers.get("User-Agent", ""),
+            force=_flag(q.get("force")))
+
+    # ------------------------------------------------------------------ responses
+
+    def _warning_headers(self, opts: WriteOptions | None) -> dict[str, str]:
+        if not opts or not opts.warnings:
+            return {}
+        # several Warning headers are allowed; aiohttp takes a multidict-like list below
+        return {"Warning": ", ".join(
+            '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for w in opts.warnings)}
+
+    def _object_response(self, request: web.Request, rt: ResourceType, obj: Any,
+                         status: int = 200, opts: WriteOptions | None = None) -> web.Response:
+        headers = self._warning_headers(opts)
+        form = _negotiate(request)
+        if form == "Table" and obj.get("kind") != "Status":
+            table = printers.table(group=rt.group, kind=rt.kind, objects=[obj],
+                                   now=self.store.now(),
+                                   printer_columns=_printer_columns(rt),
+                                   include_object=request.query.get("includeObject", "Metadata"))
+            return _json_response(table, status, headers)
+        if form == "PartialObjectMetadata" and obj.get("kind") != "Status":
+            return _json_response(_partial(obj), status, headers)
+        return _json_response(obj, status, headers)
+
+    def _raw_response(self, request: web.Request, rt: ResourceType, raw: bytes
+                      ) -> web.Response:
+        form = _negotiate(request)
+        if form in ("Table", "PartialObjectMetadata"):
+            return self._object_response(request, rt, orjson.loads(raw))
+        return _json_response(raw)
+
+    def _list(self, request: web.Request, rt: ResourceType, namespace: str | None,
+              q: Mapping[str, str]) -> web.Response:
+        if "list" not in rt.verbs:
+            raise errors.MethodNotAllowed("the server does not allow this method on the "
+                                          "requested resource")
+        labels = parse_label_selector(q.get("labelSelector"))
+        fields = parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
+                                      kind=rt.kind)
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise errors.BadRequest(f"invalid limit: {q.get('limit')!r}") from None
+        result = self.store.list(rt, namespace=namespace, labels=labels, fields=fields,
+                                 limit=max(limit, 0), continue_token=q.get("continue", ""))
+        items = [self.endpoints.convert_raw(rt, raw) for raw in result.items]
+        form = _negotiate(request)
+        if form == "Table":
+            objs = [orjson.loads(raw) for raw in items]
+            table = printers.table(group=rt.group, kind=rt.kind, objects=objs,
+                                   now=self.store.now(), printer_columns=_printer_columns(rt),
+                                   include_object=q.get("includeObject", "Metadata"),
+                                   resource_version=str(result.resource_version),
+                                   continue_token=result.continue_token)
+            return _json_response(table)
+        meta: dict[str, Any] = {"resourceVersion": str(result.resource_version)}
+        if result.continue_token:
+            meta["continue"] = result.continue_token
+            if result.remaining is not None:
+                meta["remainingItemCount"] = result.remaining
+        if form == "PartialObjectMetadata":
+            body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta, "items": [_partial(orjson.loads(r)) for r in items]}
+            return _json_response(body)
+        head = orjson.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version,
+                             "metadata": meta})[:-1]
+        return _json_response(head + b',"items":[' + b",".join(items) + b"]}")
+
+    # ------------------------------------------------------------------ watch
+
+    async def _watch(self, request: web.Request, rt: ResourceType, namespace: str | None,
+                     q: Mapping[str, str]) -> web.StreamResponse:
+        if "watch" not in rt.verbs:
+            raise errors.MethodNotAllowed("the server does not allow this method on the "
+                                          "requested resource")
+        labels = parse_label_selector(q.get("labelSelector"))
+        fields = parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
+                                      kind=rt.kind)
+        send_initial = q.get("sendInitialEvents")
+        initial = _flag(send_initial) if send_initial is not None else None
+        bookmarks = _flag(q.get("allowWatchBookmarks"))
+        if initial and not bookmarks:
+            raise errors.Invalid(
+                'ListOptions.meta.k8s.io "" is invalid: allowWatchBookmarks: Required value: '
+                "allowWatchBookmarks required when sendInitialEvents is true")
+        if initial is not None and q.get("resourceVersionMatch") not in ("NotOlderThan",):
+            raise errors.Invalid(
+                'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+        timeout = None
+        if q.get("timeoutSeconds"):
+            try:
+                timeout = float(q["timeoutSeconds"])
+            except ValueError:
+                raise errors.BadRequest("invalid timeoutSeconds") from None
+        form = _negotiate(request)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, WatchEvent] | None] = asyncio.Queue()
+        loop_thread = threading.get_ident()
+
+        def deliver(etype: str, ev: WatchEvent) -> None:
+            if threading.get_ident() == loop_thread:
+                queue.put_nowait((etype, ev))
+            else:
+                loop.call_soon_threadsafe(queue.put_nowait, (etype, ev))
+
+        response = web.StreamResponse(status=200, headers={
+            "Content-Type": _JSON, "Cache-Control": "no-cache, private"})
+        try:
+            watch, start_rv = self.store.watch(
+                rt, deliver, namespace=namespace, labels=labels, fields=fields,
+                resource_version=q.get("resourceVersion", ""), send_initial_events=initial)
+        except errors.Gone as exc:
+            await response.prepare(request)
+            await response.write(orjson.dumps({"type": "ERROR", "object": exc.status}) + b"\n")
+            await response.write_eof()
+            return response
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        printer_columns = _printer_columns(rt)
+        include_object = q.get("includeObject", "Metadata")
+        first_table = True
+
+        def encode(etype: str, ev: WatchEvent) -> bytes:
+            nonlocal first_table
+            raw = self.endpoints.convert_raw(rt, ev.raw)
+            if form == "Table":
+                table = printers.table(group=rt.group, kind=rt.kind, objects=[orjson.loads(raw)],
+                                       now=self.store.now(), printer_columns=printer_columns,
+                                       include_object=include_object,
+                                       include_columns=first_table)
+                first_table = False
+                raw = orjson.dumps(table)
+            elif form == "PartialObjectMetadata":
+                raw = orjson.dumps(_partial(orjson.loads(raw)))
+            return b'{"type":"' + etype.encode() + b'","object":' + raw + b"}\n"
+
+        def bookmark(rv: int, initial_end: bool = False) -> bytes:
+            meta: dict[str, Any] = {"resourceVersion": str(rv)}
+            if initial_end:
+                meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+            obj = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
+            return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
+
+        deadline = loop.time() + timeout if timeout else None
+        pending_initial = bool(initial)
+        try:
+            if pending_initial:
+                # the initial ADDED events were queued synchronously by store.watch
+                chunk = []
+                while not queue.empty():
+                    item = queue.get_nowait()
+                    if item is None:
+                        break
+                    if item[1].rv <= start_rv:
+                        chunk.append(encode(*item))
+                    else:
+                        queue._queue.appendleft(item)  # type: ignore[attr-defined]
+                        break
+                chunk.append(bookmark(start_rv, initial_end=True))
+                await response.write(b"".join(chunk))
+            last_rv = start_rv
+            while True:
+                wait = 30.0 if bookmarks else None
+                if deadline is not None:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    wait = min(wait, remaining) if wait else remaining
+                try:
+                    item = await asyncio.wait_for(queue.get(), wait)
+                except TimeoutError:
+                    if deadline is not None and loop.time() >= deadline:
+                        break
+                    if bookmarks:
+                        await response.write(bookmark(max(last_rv, self.store.resource_version)))
+                    continue
+                if item is None:
+                    break
+                chunk = [encode(*item)]
+                last_rv = item[1].rv
+                while not queue.empty() and len(chunk) < 512:
+                    nxt = queue.get_nowait()
+                    if nxt is None:
+                        break
+                    chunk.append(encode(*nxt))
+                    last_rv = nxt[1].rv
+                await response.write(b"".join(chunk))
+        except ConnectionResetError:
+            pass
+        finally:
+            watch.stop()
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await response.write_eof()
+        return response
+
+    # ------------------------------------------------------------------ openapi
+
+    def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+        if parts == ["v2"]:
+            accept = request.headers.get("Accept", "")
+            if accept and "json" not in accept and "*/*" not in accept:
+                raise errors.NotAcceptable("only application/json is served for /openapi/v2")
+            return _json_response(self.openapi.v2())
+        if parts and parts[0] == "v3":
+            if len(parts) == 1:
+                return _json_response(self.openapi.v3_index())
+            path = "/".join(parts[1:])
+            doc = self.openapi.v3_document(path)
+            if doc is None:
+                raise errors.NotFound("the server could not find the requested resource")
+            current = self.openapi.v3_hash(path)
+            wanted = request.query.get("hash")
+            if wanted and wanted != current:
+                raise web.HTTPMovedPermanently(f"/openapi/v3/{path}?hash={current}")
+            etag = '"' + current + '"'
+            headers = {"ETag": etag, "Vary": "Accept"}
+            if wanted:
+                headers["Cache-Control"] = "public, immutable"
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers=headers)
+            return _json_response(doc, headers=headers)
+        raise errors.NotFound("the server could not find the requested resource")
+
+
+# ---------------------------------------------------------------------- helpers
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1", "yes")
+
+
+def _dry_run(q: Mapping[str, str]) -> bool:
+    value = q.get("dryRun")
+    if not value:
+        return False
+    if value != "All":
+        raise errors.BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return True
+
+
+def _with(q: Mapping[str, str], **extra: str) -> dict[str, str]:
+    out = dict(q)
+    out.update(extra)
+    return out
+
+
+def _negotiate(request: web.Request) -> str:
+    """``Table``, ``PartialObjectMetadata`` or ``json`` from the Accept header."""
+    accept = request.headers.get("Accept", "")
+    if "as=Table" in accept:
+        return "Table"
+    if "as=PartialObjectMetadata" in accept:
+        return "PartialObjectMetadata"
+    if accept and "json" not in accept and "*/*" not in accept and "yaml" not in accept:
+        raise errors.NotAcceptable(
+            f"only the following media types are accepted: application/json, application/yaml "
+            f"(got {accept})")
+    return "json"
+
+
+def _partial(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj.get("metadata", {})}
+
+
+def _printer_columns(rt: ResourceType) -> Any:
+    return rt.extra.get("printer_columns") if rt.custom else None
+
+
+def build_app(api: APIServerApp) -> web.Application:
+    # client_max_size is a backstop; the 413 Status comes from _read_body before it
+    app = web.Application(client_max_size=api.max_body * 2)
+    app.router.add_route("*", "/{tail:.*}", api.handle)
+    return app

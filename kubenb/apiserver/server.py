@@ -1,0 +1,152 @@
+"""Running the HTTP façade: its own thread and event loop, TLS, a bearer token, a kubeconfig.
+
+The server lives beside a notebook kernel, whose main thread may block in a cell at any moment
+(``time.sleep``, a synchronous client call against this very server). So the server owns a thread
+with its own asyncio loop and never shares the kernel's loop: a blocking cell cannot deadlock it.
+
+Security by default: it binds 127.0.0.1 only, serves HTTPS with a CA and a server certificate made
+at start (``trustme``, on top of ``cryptography``), and requires a random bearer token (kubectl only
+sends tokens over TLS). ``tls=False`` serves plain HTTP without auth, for debugging only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import secrets
+import ssl
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import trustme
+import yaml
+from aiohttp import web
+
+from kubenb.apiserver.endpoints import Endpoints
+from kubenb.apiserver.http import APIServerApp, build_app
+
+__all__ = ["APIServer", "write_kubeconfig"]
+
+
+class APIServer:
+    """The HTTP(S) server for one :class:`Endpoints`, in a background thread."""
+
+    def __init__(self, endpoints: Endpoints, *, host: str = "127.0.0.1", port: int = 0,
+                 tls: bool = True, token: str | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.token = (token or secrets.token_urlsafe(32)) if tls else None
+        self.ca_pem: bytes = b""
+        self._ssl: ssl.SSLContext | None = None
+        if tls:
+            ca = trustme.CA(organization_name="kubenb")
+            cert = ca.issue_cert("127.0.0.1", "localhost", "::1", "kubernetes",
+                                 "kubernetes.default.svc")
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            cert.configure_cert(ctx)
+            ctx.set_alpn_protocols(["http/1.1"])
+            self._ssl = ctx
+            self.ca_pem = ca.cert_pem.bytes()
+        self.api = APIServerApp(endpoints, token=self.token, server_address=self._address)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def _address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="kubenb-apiserver", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"the API server failed to start: {self._error}") from self._error
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # report start-up failures to start()
+            self._error = exc
+            self._ready.set()
+            return
+        loop.run_forever()
+        loop.close()
+
+    async def _serve(self) -> None:
+        app = build_app(self.api)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl,
+                           backlog=1024, reuse_address=True)
+        await site.start()
+        server = site._server
+        if self.port == 0 and server is not None:
+            sockets = getattr(server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1]
+        self.api.loop_thread = threading.get_ident()
+        self._ready.set()
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return
+        # close connections (cancelling open watches) on the server's own loop, then stop it
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+        with contextlib.suppress(Exception):
+            future.result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+        self._loop = None
+
+
+def write_kubeconfig(path: str | os.PathLike[str] | None, server: APIServer, *,
+                     name: str = "kubenb", namespace: str = "default") -> Path:
+    """Write a kubeconfig for ``server`` (context ``kubenb``) and return its path."""
+    if path is None:
+        fd, tmp = tempfile.mkstemp(prefix="kubenb-", suffix=".kubeconfig")
+        os.close(fd)
+        path = tmp
+    out = Path(path)
+    cluster: dict[str, Any] = {"server": server.url}
+    user: dict[str, Any] = {}
+    if server.tls:
+        cluster["certificate-authority-data"] = base64.b64encode(server.ca_pem).decode()
+        user["token"] = server.token
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": name, "cluster": cluster}],
+        "users": [{"name": name, "user": user}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name,
+                                                 "namespace": namespace}}],
+        "current-context": name,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = out.with_name(out.name + ".tmp")
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    os.replace(tmp_path, out)
+    return out

@@ -1,0 +1,198 @@
+"""The official ``kubernetes`` Python client, typed API and DynamicClient, unchanged."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client, config, dynamic, watch
+from kubernetes.client.rest import ApiException
+
+from kubenb import Cluster
+
+
+@pytest.fixture(scope="module")
+def api(cluster: Cluster) -> Iterator[client.ApiClient]:
+    api_client = config.new_client_from_config(config_file=cluster.kubeconfig)
+    yield api_client
+    api_client.close()
+
+
+@pytest.fixture
+def ns(api: client.ApiClient) -> str:
+    name = "py-" + uuid.uuid4().hex[:8]
+    client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=name)))
+    return name
+
+
+def _deployment(name: str, replicas: int = 2) -> client.V1Deployment:
+    labels = {"app": name}
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name=name, labels=labels),
+        spec=client.V1DeploymentSpec(
+            replicas=replicas,
+            selector=client.V1LabelSelector(match_labels=labels),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=labels),
+                spec=client.V1PodSpec(containers=[client.V1Container(name="app",
+                                                                     image="nginx:1.27")]))))
+
+
+def test_typed_crud_and_conflict(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    created = core.create_namespaced_config_map(ns, client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="settings", labels={"app": "x"}), data={"a": "1"}))
+    assert created.metadata.uid and created.metadata.resource_version
+    read = core.read_namespaced_config_map("settings", ns)
+    assert read.data == {"a": "1"}
+    read.data["a"] = "2"
+    replaced = core.replace_namespaced_config_map("settings", ns, read)
+    assert int(replaced.metadata.resource_version) > int(created.metadata.resource_version)
+    created.data["a"] = "stale"
+    with pytest.raises(ApiException) as exc:
+        core.replace_namespaced_config_map("settings", ns, created)
+    assert exc.value.status == 409
+    assert core.read_namespaced_config_map("settings", ns).data == {"a": "2"}
+    with pytest.raises(ApiException) as dup:
+        core.create_namespaced_config_map(ns, client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name="settings")))
+    assert dup.value.status == 409 and '"reason":"AlreadyExists"' in dup.value.body.replace(
+        " ", "")
+    core.delete_namespaced_config_map("settings", ns)
+    with pytest.raises(ApiException) as nf:
+        core.read_namespaced_config_map("settings", ns)
+    assert nf.value.status == 404
+
+
+def test_apps_typed_api_defaults_and_status_subresource(api: client.ApiClient, ns: str) -> None:
+    apps = client.AppsV1Api(api)
+    dep = apps.create_namespaced_deployment(ns, _deployment("web"))
+    assert dep.spec.strategy.type == "RollingUpdate"
+    assert dep.spec.strategy.rolling_update.max_surge == "25%"
+    assert dep.spec.template.spec.containers[0].image_pull_policy == "IfNotPresent"
+    assert dep.spec.template.spec.containers[0].termination_message_path == "/dev/termination-log"
+    # writes to /status change only status; writes to the main resource ignore status
+    apps.patch_namespaced_deployment_status("web", ns, {"status": {"replicas": 2,
+                                                                   "readyReplicas": 1}})
+    after = apps.read_namespaced_deployment("web", ns)
+    assert after.status.ready_replicas == 1 and after.metadata.generation == 1
+    apps.patch_namespaced_deployment("web", ns, {"status": {"readyReplicas": 9},
+                                                 "spec": {"replicas": 3}})
+    after = apps.read_namespaced_deployment("web", ns)
+    assert after.status.ready_replicas == 1 and after.spec.replicas == 3
+    assert after.metadata.generation == 2
+    apps.patch_namespaced_deployment_status("web", ns, {"spec": {"replicas": 10},
+                                                        "status": {"readyReplicas": 2}})
+    after = apps.read_namespaced_deployment("web", ns)
+    assert after.spec.replicas == 3 and after.status.ready_replicas == 2
+    scale = apps.read_namespaced_deployment_scale("web", ns)
+    assert scale.spec.replicas == 3 and scale.status.selector == "app=web"
+    apps.patch_namespaced_deployment_scale("web", ns, {"spec": {"replicas": 6}})
+    assert apps.read_namespaced_deployment("web", ns).spec.replicas == 6
+
+
+def test_watch_stream(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    start = core.list_namespaced_config_map(ns).metadata.resource_version
+    seen: list[tuple[str, str]] = []
+
+    def writer() -> None:
+        core.create_namespaced_config_map(ns, client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name="w1"), data={"x": "1"}))
+        core.patch_namespaced_config_map("w1", ns, {"data": {"x": "2"}})
+        core.delete_namespaced_config_map("w1", ns)
+
+    w = watch.Watch()
+    thread = threading.Thread(target=writer)
+    thread.start()
+    for event in w.stream(core.list_namespaced_config_map, ns, resource_version=start,
+                          timeout_seconds=10):
+        if event["object"].metadata.name == "w1":
+            seen.append((event["type"], event["object"].data.get("x") if event[
+                "object"].data else ""))
+        if len(seen) == 3:
+            w.stop()
+    thread.join()
+    assert seen == [("ADDED", "1"), ("MODIFIED", "2"), ("DELETED", "2")]
+
+
+def test_pagination_and_selectors(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    for i in range(12):
+        core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(
+            name=f"cm-{i:02d}", labels={"parity": "even" if i % 2 == 0 else "odd",
+                                        "n": str(i)})))
+    names: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        page = core.list_namespaced_config_map(ns, limit=5, _continue=token,
+                                               label_selector="parity")
+        names += [i.metadata.name for i in page.items]
+        pages += 1
+        token = page.metadata._continue
+        if not token:
+            break
+    assert pages == 3 and names == [f"cm-{i:02d}" for i in range(12)]
+    odd = core.list_namespaced_config_map(ns, label_selector="parity=odd,n notin (1,3)")
+    assert sorted(i.metadata.name for i in odd.items) == ["cm-05", "cm-07", "cm-09", "cm-11"]
+    one = core.list_namespaced_config_map(ns, field_selector="metadata.name=cm-04")
+    assert [i.metadata.name for i in one.items] == ["cm-04"]
+    with pytest.raises(ApiException) as bad:
+        core.list_namespaced_config_map(ns, label_selector="parity in (odd")
+    assert bad.value.status == 400
+
+
+def test_finalizers_and_dry_run(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(
+        name="guarded", finalizers=["example.com/guard"])))
+    core.delete_namespaced_config_map("guarded", ns)
+    held = core.read_namespaced_config_map("guarded", ns)
+    assert held.metadata.deletion_timestamp is not None
+    core.patch_namespaced_config_map("guarded", ns, {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as gone:
+        core.read_namespaced_config_map("guarded", ns)
+    assert gone.value.status == 404
+    dry = core.create_namespaced_config_map(ns, client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="dry")), dry_run="All")
+    assert dry.metadata.name == "dry"
+    with pytest.raises(ApiException):
+        core.read_namespaced_config_map("dry", ns)
+
+
+def test_terminating_namespace_refuses_new_objects(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    name = "doomed-" + uuid.uuid4().hex[:6]
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    core.delete_namespace(name)
+    assert core.read_namespace(name).status.phase == "Terminating"
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_config_map(name, client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name="late")))
+    assert exc.value.status == 403
+
+
+def test_dynamic_client(api: client.ApiClient, ns: str) -> None:
+    dyn = dynamic.DynamicClient(api)
+    deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    body: dict[str, Any] = api.sanitize_for_serialization(_deployment("dyn"))
+    body.update(apiVersion="apps/v1", kind="Deployment")
+    created = deployments.create(body=body, namespace=ns)
+    assert created.metadata.name == "dyn"
+    listed = deployments.get(namespace=ns)
+    assert [i.metadata.name for i in listed.items] == ["dyn"]
+    patched = deployments.patch(name="dyn", namespace=ns, body={"spec": {"replicas": 4}},
+                                content_type="application/merge-patch+json")
+    assert patched.spec.replicas == 4
+    applied = deployments.server_side_apply(
+        body={"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": "dyn", "labels": {"applied": "yes"}}},
+        namespace=ns, field_manager="pytest")
+    assert applied.metadata.labels["applied"] == "yes"
+    deployments.delete(name="dyn", namespace=ns)
+    assert deployments.get(namespace=ns).items == []
