@@ -90,7 +90,13 @@ class APIServerApp:
         self.server_address = server_address
         self.max_body = max_body
         self.loop_thread: int | None = None
-        self.stopping = asyncio.Event()
+        self._watch_queues: set[asyncio.Queue[Any]] = set()
+
+    async def close(self) -> None:
+        """End every open watch stream cleanly (the server is shutting down)."""
+        for queue in tuple(self._watch_queues):
+            queue.put_nowait(None)
+        await asyncio.sleep(0)
 
     def _crds_changed(self) -> None:
         self.openapi.set_custom_resources(self.endpoints.custom_resource_definitions())
@@ -478,6 +484,7 @@ class APIServerApp:
 
         deadline = loop.time() + timeout if timeout else None
         pending_initial = bool(initial)
+        self._watch_queues.add(queue)
         try:
             if pending_initial:
                 # the initial ADDED events were queued synchronously by store.watch
@@ -524,6 +531,7 @@ class APIServerApp:
             pass
         finally:
             watch.stop()
+            self._watch_queues.discard(queue)
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response

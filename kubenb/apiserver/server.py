@@ -105,8 +105,14 @@ class APIServer:
         self._ready.set()
 
     async def _shutdown(self) -> None:
+        await self.api.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        current = asyncio.current_task()
+        rest = [t for t in asyncio.all_tasks() if t is not current]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
 
     def stop(self) -> None:
         loop = self._loop

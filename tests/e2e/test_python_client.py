@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -196,3 +197,61 @@ def test_dynamic_client(api: client.ApiClient, ns: str) -> None:
     assert applied.metadata.labels["applied"] == "yes"
     deployments.delete(name="dyn", namespace=ns)
     assert deployments.get(namespace=ns).items == []
+
+
+def _pod(name: str, labels: dict[str, str] | None = None) -> client.V1Pod:
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels=labels or {"app": name}),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]))
+
+
+def test_binding_eviction_and_disruption_budgets(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    policy = client.PolicyV1Api(api)
+    for name in ("a", "b"):
+        created = core.create_namespaced_pod(ns, _pod(name, {"app": "guarded"}))
+        assert created.status.phase == "Pending" and created.spec.node_name is None
+    core.create_namespaced_pod_binding("a", ns, client.V1Binding(
+        metadata=client.V1ObjectMeta(name="a"),
+        target=client.V1ObjectReference(kind="Node", name="node-1")),
+        _preload_content=False)
+    bound = core.read_namespaced_pod("a", ns)
+    assert bound.spec.node_name == "node-1"
+    assert [(c.type, c.status) for c in bound.status.conditions] == [("PodScheduled", "True")]
+    with pytest.raises(ApiException) as twice:
+        core.create_namespaced_pod_binding("a", ns, client.V1Binding(
+            metadata=client.V1ObjectMeta(name="a"),
+            target=client.V1ObjectReference(kind="Node", name="node-2")),
+            _preload_content=False)
+    assert twice.value.status == 409
+    policy.create_namespaced_pod_disruption_budget(ns, client.V1PodDisruptionBudget(
+        metadata=client.V1ObjectMeta(name="keep-one"),
+        spec=client.V1PodDisruptionBudgetSpec(
+            min_available=2, selector=client.V1LabelSelector(match_labels={"app": "guarded"}))))
+    eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="b", namespace=ns))
+    with pytest.raises(ApiException) as blocked:
+        core.create_namespaced_pod_eviction("b", ns, eviction)
+    assert blocked.value.status == 429
+    assert "disruption budget" in blocked.value.body
+    core.read_namespaced_pod("b", ns)  # still there
+    policy.patch_namespaced_pod_disruption_budget_status("keep-one", ns, {"status": {
+        "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1,
+        "expectedPods": 2, "observedGeneration": 1}})
+    core.create_namespaced_pod_eviction("b", ns, eviction)
+    with pytest.raises(ApiException) as gone:
+        core.read_namespaced_pod("b", ns)
+    assert gone.value.status == 404
+    budget = policy.read_namespaced_pod_disruption_budget("keep-one", ns)
+    assert budget.status.disruptions_allowed == 0
+
+
+def test_pod_log_of_a_pod_that_has_not_started(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(ns, _pod("quiet"))
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_pod_log("quiet", ns)
+    assert exc.value.status == 400
+    status = json.loads(exc.value.body)
+    assert status["reason"] == "BadRequest"
+    assert status["message"] == \
+        'container "c" in pod "quiet" is waiting to start: ContainerCreating'
