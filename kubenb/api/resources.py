@@ -49,6 +49,8 @@ class ResourceType:
     singular: str = ""
     #: The scale subresource's replica paths (custom resources declare their own).
     scale_paths: tuple[str, str, str] = (".spec.replicas", ".status.replicas", ".status.selector")
+    #: (group, plural) of the resource this one is another version of (stored once, converted)
+    alias_of: tuple[str, str] | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -61,7 +63,7 @@ class ResourceType:
 
     @property
     def storage(self) -> StorageKey:
-        return (self.group, self.plural)
+        return self.alias_of or (self.group, self.plural)
 
     @property
     def list_kind(self) -> str:
@@ -87,12 +89,13 @@ class ResourceType:
 
 def _r(group: str, version: str, kind: str, plural: str, namespaced: bool = True, *,
        short: str = "", cat: str = "", sub: str = "", verbs: tuple[str, ...] = ALL_VERBS,
-       fields: str = "", generation: bool = True) -> ResourceType:
+       fields: str = "", generation: bool = True,
+       alias_of: tuple[str, str] | None = None) -> ResourceType:
     return ResourceType(
         group=group, version=version, kind=kind, plural=plural, namespaced=namespaced,
         short_names=tuple(short.split()), categories=tuple(cat.split()),
         subresources=tuple(sub.split()), verbs=verbs, field_selectors=tuple(fields.split()),
-        generation=generation,
+        generation=generation, alias_of=alias_of,
     )
 
 
@@ -143,8 +146,9 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", fields="addressType"),
     # events.k8s.io/v1
     _r("events.k8s.io", "v1", "Event", "events", short="ev", generation=False,
-       fields="regarding.kind regarding.namespace regarding.name regarding.uid reason type "
-              "reportingController"),
+       fields="regarding.kind regarding.namespace regarding.name regarding.uid "
+              "regarding.apiVersion regarding.resourceVersion regarding.fieldPath reason type "
+              "reportingController", alias_of=("", "events")),
     # networking.k8s.io/v1
     _r("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
     _r("networking.k8s.io", "v1", "Ingress", "ingresses", short="ing", sub="status"),

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import orjson
 
 from kubenb.api import errors
+from kubenb.api.conversion import Converter, converter_for, field_label_to_storage
 from kubenb.api.meta import generate_name, now_rfc3339
 from kubenb.api.resources import Registry, ResourceType, StorageKey
 from kubenb.api.selectors import FieldSelector, LabelSelector
@@ -217,7 +218,8 @@ class Store:
 
     def _resource_for(self, storage: StorageKey, obj: Mapping[str, Any]) -> ResourceType:
         for rt in self.registry.versions_of(storage):
-            return rt
+            if rt.alias_of is None:
+                return rt
         # a custom resource whose CRD is not registered yet at load time
         group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
         return ResourceType(group=group, version=version, kind=str(obj.get("kind", "")),
@@ -235,6 +237,34 @@ class Store:
         if keys is None:
             keys = self._sorted[storage] = sorted(self._table(storage))
         return keys
+
+    def _storage_rt(self, rt: ResourceType) -> ResourceType:
+        """The resource whose form is stored (itself, unless ``rt`` is another version)."""
+        if rt.alias_of is None:
+            return rt
+        for other in self.registry.versions_of(rt.storage):
+            if other.alias_of is None:
+                return other
+        return rt
+
+    @staticmethod
+    def _converter(rt: ResourceType) -> Converter | None:
+        return converter_for(rt.group, rt.version, rt.kind) if rt.alias_of else None
+
+    def _out(self, rt: ResourceType, obj: Obj) -> Obj:
+        conv = self._converter(rt)
+        return conv.from_storage(obj) if conv else obj
+
+    def _out_raw(self, rt: ResourceType, raw: bytes) -> bytes:
+        conv = self._converter(rt)
+        return _dump(conv.from_storage(orjson.loads(raw))) if conv else raw
+
+    def _storage_fields(self, rt: ResourceType, fields: FieldSelector) -> FieldSelector:
+        conv = self._converter(rt)
+        if conv is None or fields.empty:
+            return fields
+        return FieldSelector(tuple((field_label_to_storage(conv, name), eq, value)
+                                   for name, eq, value in fields.terms))
 
     def now(self) -> datetime.datetime:
         return self._clock()
@@ -269,7 +299,7 @@ class Store:
         raw = _dump(obj)
         storage = rt.storage
         labels = _labels(obj)
-        fields = selectable_fields(rt, obj)
+        fields = selectable_fields(self._storage_rt(rt), obj)
         table = self._table(storage)
         if etype == "DELETED":
             if self._backend is not None:
@@ -320,7 +350,7 @@ class Store:
         entry = self._tables.get(rt.storage, {}).get(self._key(rt, namespace, name))
         if entry is None:
             raise self._not_found(rt, name)
-        return entry.raw
+        return self._out_raw(rt, entry.raw)
 
     def exists(self, rt: ResourceType, namespace: str | None, name: str) -> bool:
         return self._key(rt, namespace, name) in self._tables.get(rt.storage, {})
@@ -332,6 +362,7 @@ class Store:
              labels: LabelSelector = LabelSelector(), fields: FieldSelector = FieldSelector(),
              limit: int = 0, continue_token: str = "") -> ListResult:
         """Objects in key order; ``limit``/``continue`` page through them."""
+        fields = self._storage_fields(rt, fields)
         with self._lock:
             table = self._tables.get(rt.storage, {})
             keys = self._sorted_keys(rt.storage)
@@ -378,12 +409,18 @@ class Store:
                     if not check_labels and not check_fields:
                         remaining = sum(1 for k in keys[i:]
                                         if not namespace or not rt.namespaced or k[0] == namespace)
+            if self._converter(rt) is not None:
+                items = [self._out_raw(rt, raw) for raw in items]
             return ListResult(items, rv, token, remaining)
 
     # ------------------------------------------------------------------ writes
 
     def create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False) -> Obj:
         """Store a new object. ``obj`` is taken over (the caller must not keep using it)."""
+        conv = self._converter(rt)
+        if conv is not None:
+            return conv.from_storage(self.create(self._storage_rt(rt), conv.to_storage(obj),
+                                                 dry_run=dry_run))
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
@@ -443,6 +480,19 @@ class Store:
         the current one is a 409 Conflict. When the object is absent and ``allow_create`` is given,
         its result is created instead. Returns ``(object, created)``.
         """
+        conv = self._converter(rt)
+        if conv is not None:
+            def mutate_stored(stored: Obj) -> Obj:
+                return conv.to_storage(mutate(conv.from_storage(stored)))
+
+            def create_stored() -> Obj:
+                assert allow_create is not None
+                return conv.to_storage(allow_create())
+
+            out, created = self.update(self._storage_rt(rt), namespace, name, mutate_stored,
+                                       dry_run=dry_run,
+                                       allow_create=create_stored if allow_create else None)
+            return conv.from_storage(out), created
         with self._lock:
             key = self._key(rt, namespace, name)
             prev = self._tables.get(rt.storage, {}).get(key)
@@ -518,6 +568,11 @@ class Store:
                propagation: str | None = None, grace_period: int | None = None,
                dry_run: bool = False) -> tuple[Obj, bool]:
         """Delete, or mark for deletion. Returns ``(object, deleted_now)``."""
+        if self._converter(rt) is not None:
+            obj, deleted = self.delete(self._storage_rt(rt), namespace, name,
+                                       preconditions=preconditions, propagation=propagation,
+                                       grace_period=grace_period, dry_run=dry_run)
+            return self._out(rt, obj), deleted
         with self._lock:
             key = self._key(rt, namespace, name)
             prev = self._tables.get(rt.storage, {}).get(key)
@@ -598,6 +653,15 @@ class Store:
         missed or repeated.
         """
         storage = rt.storage
+        conv = self._converter(rt)
+        if conv is not None:
+            fields = self._storage_fields(rt, fields)
+            inner = deliver
+
+            def deliver(etype: str, ev: WatchEvent) -> None:
+                inner(etype, WatchEvent(ev.type, ev.storage, ev.key, ev.rv,
+                                        self._out_raw(rt, ev.raw), ev.labels, ev.fields))
+
         w = Watch(self, storage, namespace if rt.namespaced else None, labels, fields, deliver)
         with self._lock:
             initial = send_initial_events or resource_version in ("", "0")

@@ -255,3 +255,29 @@ def test_pod_log_of_a_pod_that_has_not_started(api: client.ApiClient, ns: str) -
     assert status["reason"] == "BadRequest"
     assert status["message"] == \
         'container "c" in pod "quiet" is waiting to start: ContainerCreating'
+
+
+def test_events_are_one_resource_in_two_versions(api: client.ApiClient, ns: str) -> None:
+    """events.k8s.io/v1 and v1 Events are the same stored objects, converted field by field."""
+    core = client.CoreV1Api(api)
+    events = client.EventsV1Api(api)
+    created = events.create_namespaced_event(ns, client.EventsV1Event(
+        metadata=client.V1ObjectMeta(name="web.1"),
+        event_time="2026-11-30T07:00:00.000000Z", reporting_controller="example.com/ctl",
+        reporting_instance="ctl-1", action="Scaling", reason="ScalingReplicaSet",
+        note="Scaled up replica set web-1 to 3", type="Normal",
+        regarding=client.V1ObjectReference(kind="Deployment", name="web", namespace=ns)))
+    assert created.note == "Scaled up replica set web-1 to 3"
+    legacy = core.read_namespaced_event("web.1", ns)
+    assert legacy.message == "Scaled up replica set web-1 to 3"
+    assert legacy.involved_object.name == "web"
+    assert legacy.reporting_component == "example.com/ctl"
+    found = core.list_namespaced_event(ns, field_selector="involvedObject.name=web")
+    assert [e.metadata.name for e in found.items] == ["web.1"]
+    found = events.list_namespaced_event(ns, field_selector="regarding.name=web")
+    assert [e.note for e in found.items] == ["Scaled up replica set web-1 to 3"]
+    assert events.list_namespaced_event(ns, field_selector="regarding.name=other").items == []
+    core.patch_namespaced_event("web.1", ns, {"message": "changed"})
+    assert events.read_namespaced_event("web.1", ns).note == "changed"
+    events.delete_namespaced_event("web.1", ns)
+    assert core.list_namespaced_event(ns).items == []
