@@ -134,6 +134,13 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("apps", "v1", "ReplicaSet", "replicasets", short="rs", cat="all", sub="status scale",
        fields="status.replicas"),
     _r("apps", "v1", "StatefulSet", "statefulsets", short="sts", cat="all", sub="status scale"),
+    # authentication.k8s.io/v1 and authorization.k8s.io/v1: reviews are answered, never stored
+    _r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False,
+       verbs=("create",), generation=False),
+    _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+       False, verbs=("create",), generation=False),
+    _r("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+       True, verbs=("create",), generation=False),
     # autoscaling/v2
     _r("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short="hpa",
        cat="all", sub="status"),

@@ -29,7 +29,7 @@ from aiohttp import web
 from kubenb.api import errors
 from kubenb.api.resources import ResourceType
 from kubenb.api.selectors import parse_field_selector, parse_label_selector
-from kubenb.apiserver import printers
+from kubenb.apiserver import printers, protobuf
 from kubenb.apiserver.discovery import Discovery, version_info
 from kubenb.apiserver.endpoints import Endpoints, PatchType, WriteOptions
 from kubenb.apiserver.openapi import OpenAPI
@@ -40,6 +40,7 @@ __all__ = ["build_app", "MAX_BODY_BYTES"]
 #: kube-apiserver's limit on request bodies (3 MiB, --max-request-bytes is etcd's 1.5 MiB x 2).
 MAX_BODY_BYTES = 3 * 1024 * 1024
 _JSON = "application/json"
+_PROTOBUF = "application/vnd.kubernetes.protobuf"
 _PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -214,7 +215,9 @@ class APIServerApp:
             return self._raw_response(request, rt, ep.get_raw(rt, req.namespace, req.name))
         if method == "POST":
             if req.name is not None and req.subresource in ("binding", "eviction"):
-                body = await self._body(request)
+                kind = "Binding" if req.subresource == "binding" else "Eviction"
+                group_version = "v1" if kind == "Binding" else "policy/v1"
+                body = await self._body(request, proto=(group_version, kind))
                 opts = self._write_options(request)
                 if req.subresource == "binding":
                     out = ep.bind(req.namespace, req.name, body, opts)
@@ -224,7 +227,7 @@ class APIServerApp:
             if req.name is not None or "create" not in rt.verbs:
                 raise errors.MethodNotAllowed("the server does not allow this method on the "
                                               "requested resource")
-            body = await self._body(request)
+            body = await self._body(request, rt=rt)
             opts = self._write_options(request)
             out = ep.create(rt, req.namespace, body, opts)
             return self._object_response(request, rt, out, 201, opts)
@@ -232,7 +235,7 @@ class APIServerApp:
             if req.name is None:
                 raise errors.MethodNotAllowed("the server does not allow this method on the "
                                               "requested resource")
-            body = await self._body(request)
+            body = await self._body(request, rt=rt)
             opts = self._write_options(request)
             out = ep.replace(rt, req.namespace, req.name, body, opts,
                              subresource=req.subresource)
@@ -258,7 +261,8 @@ class APIServerApp:
             if request.can_read_body:
                 raw = await self._read_body(request)
                 if raw.strip():
-                    decoded = self._decode(raw, request.headers.get("Content-Type", ""))
+                    decoded = self._decode(raw, request.headers.get("Content-Type", ""),
+                                           proto=("meta.k8s.io/v1", "DeleteOptions"))
                     if not isinstance(decoded, dict):
                         raise errors.BadRequest("DeleteOptions must be an object")
                     options.update(decoded)
@@ -301,10 +305,25 @@ class APIServerApp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _decode(self, raw: bytes, content_type: str, *, yaml_ok: bool = True) -> Any:
+    def _decode(self, raw: bytes, content_type: str, *, yaml_ok: bool = True,
+                rt: ResourceType | None = None, proto: tuple[str, str] | None = None) -> Any:
         ctype = content_type.split(";")[0].strip().lower()
         if not raw.strip():
             raise errors.BadRequest("the body of the request is empty")
+        if ctype == _PROTOBUF:
+            # client-go's typed clients always send built-in kinds as protobuf
+            if rt is not None:
+                if rt.custom:
+                    raise errors.UnsupportedMediaType(
+                        f'the body of the request was in an unknown format - accepted media '
+                        f'types include: application/json, application/yaml (got "{ctype}")')
+                proto = (rt.api_version, "Scale" if rt.kind == "Scale" else rt.kind)
+            try:
+                return protobuf.decode(raw, api_version=proto[0] if proto else None,
+                                       kind=proto[1] if proto else None)
+            except protobuf.ProtobufError as exc:
+                raise errors.BadRequest(
+                    f"the body of the request could not be decoded as protobuf: {exc}") from None
         if "yaml" in ctype and yaml_ok:
             try:
                 return yaml.load(raw, Loader=_YAML_LOADER)
@@ -322,9 +341,11 @@ class APIServerApp:
             raise errors.BadRequest(
                 f"the object provided is unrecognized: json parse error: {exc}") from None
 
-    async def _body(self, request: web.Request, *, yaml_ok: bool = True) -> Any:
+    async def _body(self, request: web.Request, *, yaml_ok: bool = True,
+                    rt: ResourceType | None = None, proto: tuple[str, str] | None = None) -> Any:
         raw = await self._read_body(request)
-        return self._decode(raw, request.headers.get("Content-Type", _JSON), yaml_ok=yaml_ok)
+        return self._decode(raw, request.headers.get("Content-Type", _JSON), yaml_ok=yaml_ok,
+                            rt=rt, proto=proto)
 
     def _write_options(self, request: web.Request) -> WriteOptions:
         q = request.query

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kubenb import Cluster
 from tests.conftest import Kubectl
 
 DEPLOYMENT = """\
@@ -140,23 +141,24 @@ def test_get_forms(kubectl: Kubectl, namespace: str, manifests: Path) -> None:
     assert nodes[1].split()[1] == "Ready" and nodes[1].split()[-1] == "v1.37.0"
 
 
-def test_get_watch_streams_changes(kubectl: Kubectl, namespace: str) -> None:
+def test_get_watch_streams_changes(kubectl: Kubectl, cluster: Cluster, namespace: str) -> None:
+    watchers = cluster.store.watcher_count()
     proc = subprocess.Popen(
         [kubectl.binary, "get", "configmaps", "-w", "-n", namespace, "--kubeconfig",
          kubectl.kubeconfig], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines: list[str] = []
+        assert proc.stdout is not None
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
                                   daemon=True)
         reader.start()
         deadline = time.monotonic() + 20
-        while not any("kube-root-ca" in ln or "NAME" in ln for ln in lines) and \
-                time.monotonic() < deadline:
-            time.sleep(0.05)
+        while cluster.store.watcher_count() <= watchers and time.monotonic() < deadline:
+            time.sleep(0.02)
         kubectl("create", "configmap", "watched", "--from-literal=a=1", "-n", namespace)
         while not any(ln.startswith("watched") for ln in lines) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert lines[0].split() == ["NAME", "DATA", "AGE"]
+            time.sleep(0.02)
+        assert lines and lines[0].split() == ["NAME", "DATA", "AGE"]
         assert any(ln.split()[:2] == ["watched", "1"] for ln in lines)
     finally:
         proc.kill()
@@ -193,7 +195,7 @@ def test_create_label_annotate_patch_scale(kubectl: Kubectl, namespace: str) -> 
 def test_delete_wait_and_wait_for_delete(kubectl: Kubectl, namespace: str) -> None:
     kubectl("create", "configmap", "plain", "-n", namespace)
     assert kubectl("delete", "configmap", "plain", "-n", namespace).strip() == \
-        'configmap "plain" deleted'
+        f'configmap "plain" deleted from {namespace} namespace'
     # a finalizer holds the object: `delete --wait` and `wait --for=delete` return once a
     # controller (here: the test) removes it
     kubectl("create", "configmap", "held", "-n", namespace)
@@ -336,3 +338,8 @@ def test_dry_run_server_stores_nothing(kubectl: Kubectl, namespace: str, kind: s
         kubectl("run", "ghost", "--image=nginx", "--dry-run=server", "-n", namespace)
         missing = kubectl.run("get", "pod", "ghost", "-n", namespace, check=False)
     assert missing.returncode == 1 and "NotFound" in missing.stderr
+
+
+def test_auth_reviews(kubectl: Kubectl) -> None:
+    assert kubectl("auth", "can-i", "create", "deployments").strip() == "yes"
+    assert "kubenb-admin" in kubectl("auth", "whoami")
