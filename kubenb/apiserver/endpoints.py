@@ -14,7 +14,6 @@ import contextlib
 import copy
 import ipaddress
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ import orjson
 
 from kubenb.api import errors
 from kubenb.api.errors import Cause
-from kubenb.api.meta import generate_name, now_rfc3339
+from kubenb.api.meta import generate_name, new_uid, now_rfc3339
 from kubenb.api.resources import Registry, ResourceType
 from kubenb.api.selectors import (
     FieldSelector,
@@ -232,7 +231,7 @@ class Endpoints:
     def _system_fields(obj: Obj) -> None:
         """uid and generated name exist before the strategy runs (a Job's selector uses both)."""
         meta = obj["metadata"]
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
 

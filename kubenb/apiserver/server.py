@@ -27,7 +27,7 @@ import yaml
 from aiohttp import web
 
 from kubenb.apiserver.endpoints import Endpoints
-from kubenb.apiserver.http import APIServerApp, build_app
+from kubenb.apiserver.http import APIServerApp, build_server
 
 __all__ = ["APIServer", "write_kubeconfig"]
 
@@ -90,9 +90,8 @@ class APIServer:
         loop.close()
 
     async def _serve(self) -> None:
-        app = build_app(self.api)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+        self._runner = web.ServerRunner(build_server(self.api), handle_signals=False,
+                                        shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl,
                            backlog=1024, reuse_address=True)

@@ -89,6 +89,27 @@ def _fix_refs(node: Any) -> Any:
     return node
 
 
+def _strict(node: Any) -> Any:
+    """Forbid fields a schema does not list (what kubernetes-validate's -strict variant does)."""
+    if isinstance(node, list):
+        return [_strict(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k == "properties" and isinstance(v, dict):
+            out[k] = {name: _strict(sub) for name, sub in v.items()}
+        elif k in ("items", "additionalProperties") and isinstance(v, dict):
+            out[k] = _strict(v)
+        elif k in ("oneOf", "anyOf", "allOf") and isinstance(v, list):
+            out[k] = [_strict(x) for x in v]
+        else:
+            out[k] = v
+    if "properties" in node and "additionalProperties" not in node:
+        out["additionalProperties"] = False
+    return out
+
+
 def crd_json_schema(schema: Mapping[str, Any]) -> Schema:
     """Convert a CRD ``openAPIV3Schema`` to plain JSON Schema for validation."""
 
@@ -139,6 +160,7 @@ class Validator:
         self._slow: dict[Any, jsonschema.protocols.Validator] = {}
         self._lock = threading.Lock()
         self._fixed_defs: dict[str, Any] | None = None
+        self._strict_defs: dict[str, Any] | None = None
         self._registry: referencing.Registry | None = None
 
     # ---------------------------------------------------------------- schema validators
@@ -158,6 +180,27 @@ class Validator:
                     fn = fastjsonschema.compile(schema)
                     self._fast[key] = fn
         return fn
+
+    def _strict_passes(self, rt: ResourceType, obj: dict[str, Any]) -> bool:
+        """Whether a built-in object is valid with no field outside its schema."""
+        key = ("strict", rt.group, rt.version, rt.kind)
+        fn = self._fast.get(key)
+        if fn is None:
+            root = self.schemas.for_kind(rt.group, rt.version, rt.kind)
+            if root is None:
+                return False
+            with self._lock:
+                if self._strict_defs is None:
+                    self._strict_defs = {name: _strict(d) for name, d in
+                                         _fix_refs(dict(self.schemas.definitions)).items()}
+                fn = fastjsonschema.compile(
+                    {**_strict(_fix_refs(root)), "definitions": self._strict_defs})
+                self._fast[key] = fn
+        try:
+            fn(obj)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
 
     def _slow_validator(self, key: Any, root: Schema, builtin: bool) -> Any:
         v = self._slow.get(key)
@@ -216,10 +259,12 @@ class Validator:
                 if top and key in ("apiVersion", "kind", "metadata"):
                     continue
                 sub = props.get(key) if props else None
+                if sub is None and isinstance(extra, dict):
+                    sub = extra
                 if sub is not None:
-                    self._walk_unknown(sub, value[key], [*path, key], found, prune, resolve)
-                elif isinstance(extra, dict):
-                    self._walk_unknown(extra, value[key], [*path, key], found, prune, resolve)
+                    child = value[key]
+                    if isinstance(child, dict | list):  # scalars have no fields to check
+                        self._walk_unknown(sub, child, [*path, key], found, prune, resolve)
                 elif not preserve:
                     found.append(format_path([*path, key]))
                     if prune:
@@ -228,7 +273,8 @@ class Validator:
             items = schema.get("items")
             if isinstance(items, dict):
                 for i, item in enumerate(value):
-                    self._walk_unknown(items, item, [*path, i], found, prune, resolve)
+                    if isinstance(item, dict | list):
+                        self._walk_unknown(items, item, [*path, i], found, prune, resolve)
 
     # ---------------------------------------------------------------- the whole check
 
@@ -237,7 +283,10 @@ class Validator:
         """Validate ``obj`` (pruning unknown fields); returns warnings, raises on errors."""
         warnings: list[str] = []
         name = str((obj.get("metadata") or {}).get("name") or "")
-        unknown = self.unknown_fields(rt, obj, prune=True)
+        # one compiled pass answers both "right types?" and "no unknown fields?" for the usual,
+        # valid object; only an object that fails it is walked for unknown fields and re-checked
+        clean = not rt.custom and self._strict_passes(rt, obj)
+        unknown = [] if clean else self.unknown_fields(rt, obj, prune=True)
         if unknown:
             messages = [f'unknown field "{p}"' for p in unknown]
             if field_validation == "Strict":
@@ -245,7 +294,8 @@ class Validator:
                                         name=name, group=rt.group, kind=rt.kind)
             if field_validation != "Ignore":
                 warnings += messages
-        self._check_schema(rt, obj, name)
+        if not clean:
+            self._check_schema(rt, obj, name)
         causes = self._check_metadata(rt, obj)
         check = _SEMANTIC.get((rt.group, rt.kind))
         if check is not None:

@@ -192,6 +192,7 @@ class _PathError(Exception):
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)
 def manager_from_user_agent(user_agent: str | None) -> str:
     """The field manager the apiserver derives when a request names none: the User-Agent up to
     the first ``/``, without unprintable characters, cut to 128 bytes

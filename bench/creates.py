@@ -1,0 +1,277 @@
+"""creates/s through kubenb's HTTPS API, beside the bare-handler limit and kmock, in one run.
+
+The goal (from the project's issue): at least 5,000 creates/s over TLS, and at least half of what
+a bare aiohttp handler over TLS manages on the same machine under the same load. Both figures are
+measured here back to back, because the machine is shared and its speed drifts from run to run:
+a ratio of two runs minutes apart would measure the drift.
+
+What runs, each server in its own spawned process (``bench.kubenb_server``), each driven by the
+same wrk script (``bench.loadgen``; a unique name per request, every non-2xx a failure):
+
+* ``bare-aiohttp-tls``: ``bench.http_stacks``'s ``aiohttp-lowlevel`` stack (aiohttp's
+  ``web.Server`` in a thread with its own loop, the stack kubenb's server runs on): read, parse,
+  check the token, answer 201,
+* ``kubenb-tls`` with a ConfigMap body and with a Pod body (a ReplicaSet-style pod, see
+  ``bench.pods``), POSTed without query parameters as the official Python client does, so the
+  server validates the body against the schema (``fieldValidation`` defaults to Warn),
+* ``kmock-tls``: kmock's ``KubernetesEmulator`` (``bench.kmock_creates``), a short run with few
+  connections because its rate falls as objects accumulate (skipped when kmock is missing).
+
+creates/s is server-side: ``store.counters["create"]`` sampled right before wrk starts and right
+after it exits, over that wall-clock window. Each server first gets a one-second warm-up run
+whose figures are dropped (schema compilation, caches). ``server-cpu`` is the server process's
+CPU time over the window: near 100% means the server's one interpreter was the bottleneck.
+
+Then, on a fresh kubenb server, a shorter run per body under ``cProfile`` (event-loop thread
+only: it runs every request, TLS included). The profile goes to
+``bench/results/creates-profile.txt``: top functions by cumulative time, by own time, and
+kubenb's functions by cumulative time. cProfile slows the server several-fold; read the shares,
+not the absolute times.
+
+Run from the repository root: ``.venv/bin/python -m bench.creates [--seconds 8]
+[--connections 32] [--threads 1] [--no-kmock] [--no-profile]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import os
+import pstats
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run by path (python bench/creates.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.http_stacks import serve_aiohttp
+from bench.kmock_creates import kmock_available, serve_kmock
+from bench.kubenb_server import TOKEN, KubenbServer, kubenb_in_process
+from bench.loadgen import (
+    WrkResult,
+    configmap_body,
+    format_line,
+    run_wrk,
+    serve_in_process,
+    tls_files,
+)
+from bench.pods import pod_body
+
+__all__ = ["GOAL_CREATES_PER_S", "GOAL_RATIO", "main", "measure"]
+
+GOAL_CREATES_PER_S = 5000.0
+GOAL_RATIO = 0.5
+RESULTS = Path(__file__).resolve().parent / "results"
+CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
+PODS = "/api/v1/namespaces/default/pods"
+
+
+def pod_create_body() -> dict[str, Any]:
+    """The Pod body wrk sends: a ReplicaSet replica's create body, name made unique by wrk."""
+    body = pod_body(0)
+    body["metadata"].pop("generateName")
+    body["metadata"]["name"] = "web-7d4b9c8f6d"
+    return body
+
+
+BODIES: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
+    "configmap": (CONFIGMAPS, configmap_body),
+    "pod": (PODS, pod_create_body),
+}
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load avg {one:.2f}/{five:.2f} (1/5 min) on {os.cpu_count()} cpus"
+
+
+def _wrk(url: str, body: dict[str, Any], *, seconds: float, connections: int, threads: int,
+         count: Callable[[], int], timeout_s: float = 10.0) -> WrkResult:
+    return run_wrk(url, token=TOKEN, body_json=copy.deepcopy(body), seconds=seconds,
+                   connections=connections, threads=threads, server_count=count,
+                   timeout_s=timeout_s)
+
+
+def _kubenb_run(server: KubenbServer, path: str, body: dict[str, Any], *, seconds: float,
+                connections: int, threads: int) -> tuple[WrkResult, float]:
+    """One measured wrk run against ``server``; returns the result and the server's CPU share."""
+    cpu_before = server.ask("cpu")
+    result = _wrk(server.url + path, body, seconds=seconds, connections=connections,
+                  threads=threads, count=server.count)
+    cpu = (server.ask("cpu") - cpu_before) / (result["server_window_s"] or 1.0)
+    return result, cpu
+
+
+@contextmanager
+def _tls() -> Iterator[tuple[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="kubenb-bench-tls-") as tmp:
+        cert, key = tls_files(Path(tmp))
+        yield str(cert), str(key)
+
+
+def measure(*, seconds: float = 8.0, connections: int = 32, threads: int = 1,
+            kmock: bool = True, profile: bool = True, profile_seconds: float = 4.0
+            ) -> dict[str, Any]:
+    """Run every stack, print one line each plus the verdict; return the figures."""
+    print(f"creates: wrk {threads} thread(s), {connections} connections, {seconds:g}s per run "
+          f"(after a 1s warm-up); {_load()}", flush=True)
+    figures: dict[str, Any] = {}
+    warm = {"seconds": 1.0, "connections": connections, "threads": threads}
+    run = {"seconds": seconds, "connections": connections, "threads": threads}
+
+    with _tls() as tls, serve_in_process(serve_aiohttp, tls, True) as bare:
+        url = f"https://127.0.0.1:{bare.port}{CONFIGMAPS}"
+        _wrk(url, configmap_body(), count=bare.count, **warm)
+        result = _wrk(url, configmap_body(), count=bare.count, **run)
+        figures["bare"] = result["server_creates_per_s"]
+        print(format_line("bare-aiohttp-tls", result), flush=True)
+
+    for label, (path, make_body) in BODIES.items():
+        with kubenb_in_process() as server:
+            _wrk(server.url + path, make_body(), count=server.count, **warm)
+            result, cpu = _kubenb_run(server, path, make_body(), **run)
+        rate = result["server_creates_per_s"] or 0.0
+        figures[label] = rate
+        figures[f"{label}_cpu"] = cpu
+        ratio = rate / figures["bare"] if figures["bare"] else float("nan")
+        figures[f"{label}_ratio"] = ratio
+        print(format_line(f"kubenb-tls-{label}", result)
+              + f"  server-cpu={cpu:.0%}  ratio-to-bare={ratio:.2f}", flush=True)
+
+    if kmock and kmock_available():
+        with _tls() as tls, serve_in_process(serve_kmock, tls) as km:
+            result = _wrk(f"https://127.0.0.1:{km.port}{CONFIGMAPS}", configmap_body(),
+                          seconds=3.0, connections=4, threads=1, count=km.count, timeout_s=30.0)
+        figures["kmock"] = result["server_creates_per_s"]
+        print(format_line("kmock-tls (4 conns, 3s)", result), flush=True)
+    elif kmock:
+        print("kmock-tls: skipped (kmock is not installed; see bench/kmock_creates.py)")
+
+    rate, ratio = figures["configmap"], figures["configmap_ratio"]
+    met = rate >= GOAL_CREATES_PER_S and ratio >= GOAL_RATIO
+    print(f"kubenb-tls creates/s={rate:.0f} ratio-to-bare={ratio:.2f}  (ConfigMap; Pod: "
+          f"{figures['pod']:.0f}/s, {figures['pod_ratio']:.2f}x)  goal: >= "
+          f"{GOAL_CREATES_PER_S:.0f}/s and >= {GOAL_RATIO}x bare -> "
+          f"{'MET' if met else 'NOT MET'}", flush=True)
+    figures["goal_met"] = met
+
+    if profile:
+        out = RESULTS / "creates-profile.txt"
+        report = profile_creates(seconds=profile_seconds, connections=connections,
+                                 threads=threads)
+        RESULTS.mkdir(exist_ok=True)
+        out.write_text(report)
+        figures["profile"] = str(out)
+        print(f"profile written to {out}; where create time goes (cProfile shares):",
+              flush=True)
+        for label in BODIES:
+            print(_head_of_section(report, f"-- {label}: where", len(CREATE_BUCKETS) + 1),
+                  flush=True)
+    return figures
+
+
+def profile_creates(*, seconds: float, connections: int, threads: int) -> str:
+    """cProfile the server's loop thread under load for each body; return the report text."""
+    sections = [f"kubenb create profile: cProfile of the apiserver's event-loop thread, wrk "
+                f"{threads} thread(s) x {connections} connections, {seconds:g}s per body; "
+                f"{_load()}\n"]
+    for label, (path, make_body) in BODIES.items():
+        with kubenb_in_process() as server, tempfile.TemporaryDirectory() as tmp:
+            _wrk(server.url + path, make_body(), seconds=1.0, connections=connections,
+                 threads=threads, count=server.count)
+            dump = str(Path(tmp) / "profile.pstats")
+            server.ask("profile-start")
+            result = _wrk(server.url + path, make_body(), seconds=seconds,
+                          connections=connections, threads=threads, count=server.count)
+            server.ask("profile-stop", dump)
+            sections.append(f"== {label}: {result['server_creates']} creates under the "
+                            f"profiler ({result['server_creates_per_s']:.0f}/s profiled)\n")
+            sections.append(_stats_text(dump, label))
+    return "\n".join(sections)
+
+
+def _stats_text(dump: str, label: str) -> str:
+    def render(title: str, sort: str, limit: int, *restrict: str) -> str:
+        buf = io.StringIO()
+        stats = pstats.Stats(dump, stream=buf)
+        if not restrict:  # the kubenb table filters on the path, so it keeps directories
+            stats.strip_dirs()
+        stats.sort_stats(sort).print_stats(*restrict, limit)
+        body = buf.getvalue()
+        # pstats prints a preamble (file name, totals) before its table; keep from the table on
+        start = body.find("   ncalls")
+        totals = next((ln for ln in body.splitlines() if "function calls" in ln), "")
+        return f"-- {label}: {title}  [{totals.strip()}]\n{body[start:].rstrip()}\n"
+
+    return "\n".join([
+        _buckets_text(dump, label, CREATE_BUCKETS),
+        render("top by cumulative time", "cumulative", 15),
+        render("top by own time", "tottime", 25),
+        render("kubenb functions by cumulative time", "cumulative", 25, "kubenb/"),
+    ])
+
+
+# (label, file suffix, function name): the stages of a create, as shares of the loop's time.
+Bucket = tuple[str, str, str]
+CREATE_BUCKETS: list[Bucket] = [
+    ("kubenb handler (http.py handle)", "apiserver/http.py", "handle"),
+    ("  body read + JSON decode", "apiserver/http.py", "_body"),
+    ("  endpoints.create", "apiserver/endpoints.py", "create"),
+    ("    schema validation", "apiserver/validation.py", "validate"),
+    ("    defaulting (apply_defaults)", "apiserver/defaults.py", "apply_defaults"),
+    ("    prepare_for_create", "apiserver/defaults.py", "prepare_for_create"),
+    ("    managedFields (record_update)", "apiserver/endpoints.py", "_managed"),
+    ("    store.create", "apiserver/store.py", "create"),
+    ("  response encoding", "apiserver/http.py", "_object_response"),
+]
+
+
+def _buckets_text(dump: str, label: str, buckets: list[Bucket]) -> str:
+    """Cumulative time of each named stage as a share of everything the loop thread did."""
+    stats = pstats.Stats(dump)
+    table: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    total = sum(row[2] for row in table.values())  # own times add up to the thread's total
+    lines = [f"-- {label}: where the loop thread's time goes ({total:.2f}s profiled)"]
+    handler = 0.0
+    for title, suffix, func in buckets:
+        cum = sum(row[3] for (file, _, name), row in table.items()
+                  if name == func and file.endswith(suffix))
+        if title.startswith("kubenb handler"):
+            handler = cum
+        lines.append(f"   {title:<40} {cum / total:6.1%}  {cum:7.3f}s")
+    lines.append(f"   {'outside the handler (aiohttp, TLS, loop)':<40} "
+                 f"{(total - handler) / total:6.1%}  {total - handler:7.3f}s")
+    return "\n".join(lines) + "\n"
+
+
+def _head_of_section(report: str, marker: str, lines: int) -> str:
+    """The first ``lines`` rows of the report's table titled ``marker``, for the console."""
+    start = report.find(marker)
+    if start < 0:
+        return ""
+    rows = report[start:].splitlines()
+    return "\n".join(rows[: lines + 1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry: see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--profile-seconds", type=float, default=4.0)
+    parser.add_argument("--no-kmock", action="store_true")
+    parser.add_argument("--no-profile", action="store_true")
+    args = parser.parse_args(argv)
+    measure(seconds=args.seconds, connections=args.connections, threads=args.threads,
+            kmock=not args.no_kmock, profile=not args.no_profile,
+            profile_seconds=args.profile_seconds)
+
+
+if __name__ == "__main__":
+    main()
