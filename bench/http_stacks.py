@@ -97,7 +97,9 @@ def serve_aiohttp(
         ready.send(sock.getsockname()[1])
 
     def run_loop() -> None:
-        loop = asyncio.new_event_loop()
+        from kubenb.apiserver.server import new_event_loop
+
+        loop = new_event_loop()  # the same loop kubenb's server runs on
         asyncio.set_event_loop(loop)
         loop.run_until_complete(start())
         loop.run_forever()

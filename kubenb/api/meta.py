@@ -7,6 +7,7 @@ learners compare what they see with the Kubernetes documentation and with real c
 from __future__ import annotations
 
 import datetime
+import functools
 import random
 import re
 import secrets
@@ -135,21 +136,34 @@ def validate_labels(labels: Any, field: str = "metadata.labels") -> list[Cause]:
         return [_invalid(field, labels, "must be a map of strings")]
     causes: list[Cause] = []
     for key, value in labels.items():
-        causes += validate_qualified_name(str(key), field)
+        causes += _qualified_name_causes(str(key), field)
         if not isinstance(value, str):
             causes.append(_invalid(f"{field}", value, "label values must be strings"))
             continue
-        if len(value) > 63:
-            causes.append(_invalid(field, value, "must be no more than 63 characters"))
-        if not _LABEL_VALUE_RE.match(value):
-            causes.append(_invalid(
-                field, value,
-                "a valid label must be an empty string or consist of alphanumeric characters, "
-                "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
-                "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
-                f"'{_LABEL_VALUE}')",
-            ))
+        causes += _label_value_causes(value, field)
     return causes
+
+
+# The same few label keys and values come back on every object: check each once.
+@functools.lru_cache(maxsize=4096)
+def _qualified_name_causes(value: str, field: str) -> tuple[Cause, ...]:
+    return tuple(validate_qualified_name(value, field))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_value_causes(value: str, field: str) -> tuple[Cause, ...]:
+    causes = []
+    if len(value) > 63:
+        causes.append(_invalid(field, value, "must be no more than 63 characters"))
+    if not _LABEL_VALUE_RE.match(value):
+        causes.append(_invalid(
+            field, value,
+            "a valid label must be an empty string or consist of alphanumeric characters, "
+            "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+            "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+            f"'{_LABEL_VALUE}')",
+        ))
+    return tuple(causes)
 
 
 def validate_annotations(annotations: Any, field: str = "metadata.annotations") -> list[Cause]:
@@ -160,7 +174,7 @@ def validate_annotations(annotations: Any, field: str = "metadata.annotations") 
     causes: list[Cause] = []
     total = 0
     for key, value in annotations.items():
-        causes += validate_qualified_name(str(key).lower(), field)
+        causes += _qualified_name_causes(str(key).lower(), field)
         if not isinstance(value, str):
             causes.append(_invalid(field, value, "annotation values must be strings"))
             continue

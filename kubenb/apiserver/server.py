@@ -32,6 +32,17 @@ from kubenb.apiserver.http import APIServerApp, build_server
 __all__ = ["APIServer", "write_kubeconfig"]
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """The server's own loop: uvloop where it is installed (its TLS and socket layers are
+    compiled; measured in bench/creates.py), else asyncio's. Either way a loop of its own, in
+    its own thread: the kernel's loop is never touched."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class APIServer:
     """The HTTP(S) server for one :class:`Endpoints`, in a background thread."""
 
@@ -77,7 +88,7 @@ class APIServer:
             raise RuntimeError(f"the API server failed to start: {self._error}") from self._error
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
