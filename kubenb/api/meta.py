@@ -54,46 +54,38 @@ def _invalid(field: str, value: Any, detail: str) -> Cause:
     return Cause("FieldValueInvalid", f"Invalid value: {_quote(value)}: {detail}", field)
 
 
-def validate_dns1123_subdomain(value: str, field: str) -> list[Cause]:
+def _check(value: str, field: str, max_len: int, pattern: re.Pattern[str],
+           rule: str) -> list[Cause]:
     causes = []
-    if len(value) > 253:
-        causes.append(_invalid(field, value, "must be no more than 253 characters"))
-    if not _DNS1123_SUBDOMAIN_RE.match(value):
-        causes.append(_invalid(
-            field, value,
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-            "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-            f"'example.com', regex used for validation is '{_DNS1123_SUBDOMAIN}')",
-        ))
+    if len(value) > max_len:
+        causes.append(_invalid(field, value, f"must be no more than {max_len} characters"))
+    if not pattern.match(value):
+        causes.append(_invalid(field, value, rule))
     return causes
+
+
+def validate_dns1123_subdomain(value: str, field: str) -> list[Cause]:
+    return _check(
+        value, field, 253, _DNS1123_SUBDOMAIN_RE,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+        "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+        f"'example.com', regex used for validation is '{_DNS1123_SUBDOMAIN}')")
 
 
 def validate_dns1123_label(value: str, field: str) -> list[Cause]:
-    causes = []
-    if len(value) > 63:
-        causes.append(_invalid(field, value, "must be no more than 63 characters"))
-    if not _DNS1123_LABEL_RE.match(value):
-        causes.append(_invalid(
-            field, value,
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-            "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-            f"'123-abc', regex used for validation is '{_DNS1123_LABEL}')",
-        ))
-    return causes
+    return _check(
+        value, field, 63, _DNS1123_LABEL_RE,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+        "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+        f"'123-abc', regex used for validation is '{_DNS1123_LABEL}')")
 
 
 def validate_dns1035_label(value: str, field: str) -> list[Cause]:
-    causes = []
-    if len(value) > 63:
-        causes.append(_invalid(field, value, "must be no more than 63 characters"))
-    if not _DNS1035_LABEL_RE.match(value):
-        causes.append(_invalid(
-            field, value,
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-            "with an alphabetic character, and end with an alphanumeric character (e.g. "
-            f"'my-name',  or 'abc-123', regex used for validation is '{_DNS1035_LABEL}')",
-        ))
-    return causes
+    return _check(
+        value, field, 63, _DNS1035_LABEL_RE,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+        "with an alphabetic character, and end with an alphanumeric character (e.g. "
+        f"'my-name',  or 'abc-123', regex used for validation is '{_DNS1035_LABEL}')")
 
 
 def validate_qualified_name(value: str, field: str) -> list[Cause]:

@@ -30,7 +30,12 @@ from aiohttp import web
 
 from kubenb.api import errors
 from kubenb.api.resources import ResourceType
-from kubenb.api.selectors import parse_field_selector, parse_label_selector
+from kubenb.api.selectors import (
+    FieldSelector,
+    LabelSelector,
+    parse_field_selector,
+    parse_label_selector,
+)
 from kubenb.apiserver import printers, protobuf
 from kubenb.apiserver.discovery import Discovery, version_info
 from kubenb.apiserver.endpoints import Endpoints, PatchType, WriteOptions
@@ -216,8 +221,7 @@ class APIServerApp:
                 text = ep.log(req.namespace, req.name, q)
                 return web.Response(text=text, content_type="text/plain")
             if req.subresource not in ("", "status"):
-                raise errors.MethodNotAllowed("the server does not allow this method on the "
-                                              "requested resource")
+                raise _not_allowed()
             return self._raw_response(request, rt, ep.get_raw(rt, req.namespace, req.name))
         if method == "POST":
             if req.name is not None and req.subresource in ("binding", "eviction"):
@@ -231,16 +235,14 @@ class APIServerApp:
                     out = ep.evict(req.namespace, req.name, body, opts)
                 return _json_response(out, 201)
             if req.name is not None or "create" not in rt.verbs:
-                raise errors.MethodNotAllowed("the server does not allow this method on the "
-                                              "requested resource")
+                raise _not_allowed()
             body = await self._body(request, rt=rt)
             opts = self._write_options(request)
             out = ep.create(rt, req.namespace, body, opts)
             return self._object_response(request, rt, out, 201, opts)
         if method == "PUT":
             if req.name is None:
-                raise errors.MethodNotAllowed("the server does not allow this method on the "
-                                              "requested resource")
+                raise _not_allowed()
             body = await self._body(request, rt=rt)
             opts = self._write_options(request)
             out = ep.replace(rt, req.namespace, req.name, body, opts,
@@ -248,8 +250,7 @@ class APIServerApp:
             return self._object_response(request, rt, out, 200, opts)
         if method == "PATCH":
             if req.name is None:
-                raise errors.MethodNotAllowed("the server does not allow this method on the "
-                                              "requested resource")
+                raise _not_allowed()
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if ctype not in PatchType.ALL:
                 raise errors.UnsupportedMediaType(
@@ -281,8 +282,7 @@ class APIServerApp:
             dry_run = _dry_run(q) or bool(options.get("dryRun"))
             if req.name is None:
                 if "deletecollection" not in rt.verbs:
-                    raise errors.MethodNotAllowed("the server does not allow this method on the "
-                                                  "requested resource")
+                    raise _not_allowed()
                 labels = parse_label_selector(q.get("labelSelector"))
                 fields = parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
                                               kind=rt.kind)
@@ -291,8 +291,7 @@ class APIServerApp:
                 return _json_response(out)
             out = ep.delete(rt, req.namespace, req.name, options, dry_run=dry_run)
             return self._object_response(request, rt, out, 200)
-        raise errors.MethodNotAllowed("the server does not allow this method on the requested "
-                                      "resource")
+        raise _not_allowed()
 
     # ------------------------------------------------------------------ bodies
 
@@ -403,12 +402,7 @@ class APIServerApp:
 
     def _list(self, request: web.BaseRequest, rt: ResourceType, namespace: str | None,
               q: Mapping[str, str]) -> web.Response:
-        if "list" not in rt.verbs:
-            raise errors.MethodNotAllowed("the server does not allow this method on the "
-                                          "requested resource")
-        labels = parse_label_selector(q.get("labelSelector"))
-        fields = parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
-                                      kind=rt.kind)
+        labels, fields = _selectors(rt, q, "list")
         try:
             limit = int(q.get("limit") or 0)
         except ValueError:
@@ -449,12 +443,7 @@ class APIServerApp:
 
     async def _watch(self, request: web.BaseRequest, rt: ResourceType, namespace: str | None,
                      q: Mapping[str, str]) -> web.StreamResponse:
-        if "watch" not in rt.verbs:
-            raise errors.MethodNotAllowed("the server does not allow this method on the "
-                                          "requested resource")
-        labels = parse_label_selector(q.get("labelSelector"))
-        fields = parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
-                                      kind=rt.kind)
+        labels, fields = _selectors(rt, q, "watch")
         send_initial = q.get("sendInitialEvents")
         initial = _flag(send_initial) if send_initial is not None else None
         bookmarks = _flag(q.get("allowWatchBookmarks"))
@@ -605,6 +594,21 @@ class APIServerApp:
 
 
 # ---------------------------------------------------------------------- helpers
+
+def _not_allowed() -> errors.MethodNotAllowed:
+    return errors.MethodNotAllowed(
+        "the server does not allow this method on the requested resource")
+
+
+def _selectors(rt: ResourceType, q: Mapping[str, str], verb: str
+               ) -> tuple[LabelSelector, FieldSelector]:
+    """The verb must be served; the label and field selectors of a list or watch."""
+    if verb not in rt.verbs:
+        raise _not_allowed()
+    return (parse_label_selector(q.get("labelSelector")),
+            parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
+                                 kind=rt.kind))
+
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
