@@ -613,7 +613,9 @@ class Endpoints:
                 schemas=self.schemas, api_version="v1", now=now, subresource="binding")
             return pod
 
-        self.store.update(pods, namespace, name, mutate, dry_run=opts.dry_run)
+        # binding writes storage directly, not through the pod update strategy: no generation bump
+        self.store.update(pods, namespace, name, mutate, dry_run=opts.dry_run,
+                          bump_generation=False)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "code": 201}
 

@@ -481,13 +481,16 @@ class Store:
 
     def update(self, rt: ResourceType, namespace: str | None, name: str,
                mutate: Callable[[Obj], Obj], *, dry_run: bool = False,
-               allow_create: Callable[[], Obj] | None = None) -> tuple[Obj, bool]:
+               allow_create: Callable[[], Obj] | None = None,
+               bump_generation: bool = True) -> tuple[Obj, bool]:
         """Read-modify-write one object atomically (etcd's GuaranteedUpdate).
 
         ``mutate`` receives a private copy of the current object and returns the new one; it may
         raise an :class:`APIError`. A ``metadata.resourceVersion`` in the result that differs from
         the current one is a 409 Conflict. When the object is absent and ``allow_create`` is given,
-        its result is created instead. Returns ``(object, created)``.
+        its result is created instead. ``bump_generation=False`` is for writes that change the
+        spec without going through the resource's update strategy (``pods/binding``).
+        Returns ``(object, created)``.
         """
         conv = self._converter(rt)
         if conv is not None:
@@ -500,7 +503,8 @@ class Store:
 
             out, created = self.update(self._storage_rt(rt), namespace, name, mutate_stored,
                                        dry_run=dry_run,
-                                       allow_create=create_stored if allow_create else None)
+                                       allow_create=create_stored if allow_create else None,
+                                       bump_generation=bump_generation)
             return conv.from_storage(out), created
         with self._lock:
             key = self._key(rt, namespace, name)
@@ -511,10 +515,11 @@ class Store:
                 return self.create(rt, allow_create(), dry_run=dry_run), True
             old = orjson.loads(prev.raw)
             new = mutate(orjson.loads(prev.raw))
-            return self._replace(rt, key, prev, old, new, dry_run=dry_run), False
+            return self._replace(rt, key, prev, old, new, dry_run=dry_run,
+                                 bump_generation=bump_generation), False
 
     def _replace(self, rt: ResourceType, key: Key, prev: Entry, old: Obj, new: Obj, *,
-                 dry_run: bool) -> Obj:
+                 dry_run: bool, bump_generation: bool = True) -> Obj:
         old_meta = old["metadata"]
         meta = new.get("metadata")
         if not isinstance(meta, dict):
@@ -552,7 +557,7 @@ class Store:
                 meta.pop(carried, None)
         if rt.generation:
             generation = old_meta.get("generation", 1)
-            if _spec_of(new) != _spec_of(old):
+            if bump_generation and _spec_of(new) != _spec_of(old):
                 generation += 1
             meta["generation"] = generation
         if "deletionTimestamp" in meta and meta.get("finalizers") and not old_meta.get(

@@ -217,6 +217,7 @@ def test_binding_eviction_and_disruption_budgets(api: client.ApiClient, ns: str)
         _preload_content=False)
     bound = core.read_namespaced_pod("a", ns)
     assert bound.spec.node_name == "node-1"
+    assert bound.metadata.generation == 1  # binding bypasses the pod update strategy
     assert [(c.type, c.status) for c in bound.status.conditions] == [("PodScheduled", "True")]
     with pytest.raises(ApiException) as twice:
         core.create_namespaced_pod_binding("a", ns, client.V1Binding(
