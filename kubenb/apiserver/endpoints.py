@@ -116,7 +116,7 @@ class Endpoints:
         kind = obj.get("kind")
         if kind_required and not kind:
             raise errors.BadRequest(f"Object 'Kind' is missing in '{_short(obj)}'")
-        if kind and kind != rt.kind and not (rt.kind != "Scale" and kind == "Scale"):
+        if kind and kind != rt.kind:
             raise errors.BadRequest(
                 f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
         if api_version and api_version != rt.api_version:
@@ -160,9 +160,6 @@ class Endpoints:
                 f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
                 f"{exc}") from None
 
-    def _api_version_of(self, rt: ResourceType) -> str:
-        return rt.api_version
-
     def _managed(self, rt: ResourceType, old: Obj | None, new: Obj, opts: WriteOptions,
                  subresource: str = "") -> None:
         new["metadata"]["managedFields"] = ssa.record_update(
@@ -183,10 +180,7 @@ class Endpoints:
         return self._read(rt, self.store.get_raw(rt, namespace, name))
 
     def get_raw(self, rt: ResourceType, namespace: str | None, name: str) -> bytes:
-        raw = self.store.get_raw(rt, namespace, name)
-        if rt.custom and f'"apiVersion":"{rt.api_version}"'.encode() not in raw[:200]:
-            return orjson.dumps(self._read(rt, raw))
-        return raw
+        return self.convert_raw(rt, self.store.get_raw(rt, namespace, name))
 
     def convert_raw(self, rt: ResourceType, raw: bytes) -> bytes:
         """Serve stored bytes at ``rt``'s version (custom resources with several versions)."""
@@ -481,11 +475,8 @@ class Endpoints:
                                   f"({rt.plural}/scale)")
         return self._scale_of(rt, self.get(rt, namespace, name))
 
-    def _scale_paths(self, rt: ResourceType) -> tuple[str, str, str]:
-        return rt.scale_paths
-
     def _scale_of(self, rt: ResourceType, obj: Obj) -> Obj:
-        spec_path, status_path, selector_path = self._scale_paths(rt)
+        spec_path, status_path, selector_path = rt.scale_paths
         meta = obj["metadata"]
         status: dict[str, Any] = {"replicas": _path_get(obj, status_path) or 0}
         selector = _path_get(obj, selector_path) if rt.custom and selector_path else None
@@ -529,7 +520,7 @@ class Endpoints:
         if not rt.has_scale:
             raise errors.NotFound(f"the server could not find the requested resource "
                                   f"({rt.plural}/scale)")
-        spec_path = self._scale_paths(rt)[0]
+        spec_path = rt.scale_paths[0]
 
         def mutate(old: Obj) -> Obj:
             scale = change(self._scale_of(rt, old))

@@ -243,7 +243,10 @@ class APIServerApp:
         if method == "PUT":
             if req.name is None:
                 raise _not_allowed()
-            body = await self._body(request, rt=rt)
+            if req.subresource == "scale":
+                body = await self._body(request, proto=("autoscaling/v1", "Scale"))
+            else:
+                body = await self._body(request, rt=rt)
             opts = self._write_options(request)
             out = ep.replace(rt, req.namespace, req.name, body, opts,
                              subresource=req.subresource)
@@ -327,7 +330,7 @@ class APIServerApp:
                     raise errors.UnsupportedMediaType(
                         f'the body of the request was in an unknown format - accepted media '
                         f'types include: application/json, application/yaml (got "{ctype}")')
-                proto = (rt.api_version, "Scale" if rt.kind == "Scale" else rt.kind)
+                proto = (rt.api_version, rt.kind)
             try:
                 return protobuf.decode(raw, api_version=proto[0] if proto else None,
                                        kind=proto[1] if proto else None)

@@ -336,7 +336,9 @@ class Validator:
                     field))
             elif err.validator in ("type", "oneOf", "anyOf"):
                 expected = err.validator_value if err.validator == "type" else _expected(err)
-                decode.append(Cause(
+                # built-in kinds fail to decode into their Go types (400); custom resources are
+                # decoded as unstructured JSON and fail validation instead (422)
+                (invalid_causes if rt.custom else decode).append(Cause(
                     "FieldValueTypeInvalid",
                     f"Invalid value: {_quote(err.instance)}: {field or 'body'} must be of type "
                     f"{_type_name(expected)}", field))

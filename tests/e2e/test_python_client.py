@@ -282,3 +282,40 @@ def test_events_are_one_resource_in_two_versions(api: client.ApiClient, ns: str)
     assert events.read_namespaced_event("web.1", ns).note == "changed"
     events.delete_namespaced_event("web.1", ns)
     assert core.list_namespaced_event(ns).items == []
+
+
+def test_custom_resource_served_in_two_versions(api: client.ApiClient, ns: str) -> None:
+    """A CRD with two served versions and no conversion webhook: one stored object, each version
+    reading it with its own apiVersion (conversion strategy None)."""
+    ext = client.ApiextensionsV1Api(api)
+    schema = {"openAPIV3Schema": {"type": "object", "properties": {"spec": {
+        "type": "object", "properties": {"size": {"type": "integer"}}}}}}
+    ext.create_custom_resource_definition({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.toys.example.com"},
+        "spec": {"group": "toys.example.com", "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [
+                     {"name": "v1", "served": True, "storage": True, "schema": schema},
+                     {"name": "v2", "served": True, "storage": False, "schema": schema}]}})
+    custom = client.CustomObjectsApi(api)
+    custom.create_namespaced_custom_object("toys.example.com", "v1", ns, "widgets", {
+        "apiVersion": "toys.example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"size": 3, "colour": "dropped"}})
+    as_v2 = custom.get_namespaced_custom_object("toys.example.com", "v2", ns, "widgets", "w")
+    assert as_v2["apiVersion"] == "toys.example.com/v2"
+    assert as_v2["spec"] == {"size": 3}  # unknown fields are pruned, as structural schemas do
+    listed = custom.list_namespaced_custom_object("toys.example.com", "v2", ns, "widgets")
+    assert [i["apiVersion"] for i in listed["items"]] == ["toys.example.com/v2"]
+    as_v1 = custom.get_namespaced_custom_object("toys.example.com", "v1", ns, "widgets", "w")
+    assert as_v1["apiVersion"] == "toys.example.com/v1"
+    with pytest.raises(ApiException) as bad:
+        custom.create_namespaced_custom_object("toys.example.com", "v1", ns, "widgets", {
+            "apiVersion": "toys.example.com/v1", "kind": "Widget",
+            "metadata": {"name": "bad"}, "spec": {"size": "big"}})
+    assert bad.value.status == 422
+    assert json.loads(bad.value.body)["details"]["causes"][0]["field"] == "spec.size"
+    ext.delete_custom_resource_definition("widgets.toys.example.com")
+    with pytest.raises(ApiException) as gone:
+        custom.list_namespaced_custom_object("toys.example.com", "v1", ns, "widgets")
+    assert gone.value.status == 404
