@@ -9,8 +9,8 @@ What runs, each server in its own spawned process (``bench.kubenb_server``), eac
 same wrk script (``bench.loadgen``; a unique name per request, every non-2xx a failure):
 
 * ``bare-aiohttp-tls``: ``bench.http_stacks``'s ``aiohttp-lowlevel`` stack (aiohttp's
-  ``web.Server`` in a thread with its own loop, the stack kubenb's server runs on): read, parse,
-  check the token, answer 201,
+  ``web.Server`` in a thread with its own uvloop loop, the stack kubenb's server runs on):
+  read, parse, check the token, answer 201,
 * ``kubenb-tls`` with a ConfigMap body and with a Pod body (a ReplicaSet-style pod, see
   ``bench.pods``), POSTed without query parameters as the official Python client does, so the
   server validates the body against the schema (``fieldValidation`` defaults to Warn),
