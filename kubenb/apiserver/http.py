@@ -518,19 +518,18 @@ class APIServerApp:
         self._watch_queues.add(queue)
         try:
             if pending_initial:
-                # the initial ADDED events were queued synchronously by store.watch
-                chunk = []
+                # store.watch queued the initial ADDED events synchronously; live events that
+                # arrived since (newer than start_rv) go after the initial-events-end bookmark
+                initial_events: list[bytes] = []
+                live: list[bytes] = []
                 while not queue.empty():
                     item = queue.get_nowait()
                     if item is None:
                         break
-                    if item[1].rv <= start_rv:
-                        chunk.append(encode(*item))
-                    else:
-                        queue._queue.appendleft(item)  # type: ignore[attr-defined]
-                        break
-                chunk.append(bookmark(start_rv, initial_end=True))
-                await response.write(b"".join(chunk))
+                    target = initial_events if item[1].rv <= start_rv and not live else live
+                    target.append(encode(*item))
+                initial_events.append(bookmark(start_rv, initial_end=True))
+                await response.write(b"".join(initial_events + live))
             last_rv = start_rv
             while True:
                 wait = 30.0 if bookmarks else None
