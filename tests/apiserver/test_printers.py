@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kubenb.api.errors import BadRequest
-from kubenb.apiserver import printers
+from kubenb.apiserver.printers import columns as printers
 from kubenb.apiserver.printers import human_duration, table
 
 NOW = datetime.datetime(2025, 3, 1, 12, 0, 0, tzinfo=datetime.UTC)

@@ -1,0 +1,278 @@
+"""The two writes that go through the field manager: an apply, and every other write.
+
+``server_side_apply`` serves apply patches: it checks the configuration, merges it into the live
+object, settles conflicts (force, kubectl's last-applied hand-over) and returns the new object
+with its managedFields. ``record_update`` serves creates, updates and other patches and returns
+the managedFields after the write. Both keep the fields the storage strategy resets (status on
+the main resource, spec on the status subresource) out of every set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kubenb.apiserver.patch.apply.errors import ApplyConflict, ApplyError, _Conflicts, _DecodeError
+from kubenb.apiserver.patch.apply.fieldset import _iterate
+from kubenb.apiserver.patch.apply.lastapplied import (
+    _allowed_from_last_applied,
+    _update_last_applied,
+)
+from kubenb.apiserver.patch.apply.managedfields import (
+    Ident,
+    _canonical_now,
+    _decode,
+    _encode,
+    _ident_json,
+    _is_reset,
+    _Managed,
+    _print_manager,
+)
+from kubenb.apiserver.patch.apply.managers import _FieldManager
+from kubenb.apiserver.patch.apply.paths import Path, _path_str
+from kubenb.apiserver.patch.apply.schema import _root_type, _Type
+from kubenb.apiserver.patch.apply.validate import _validate
+from kubenb.apiserver.patch.apply.values import _NIL, _jcopy, _plain
+from kubenb.apiserver.schemas import SchemaSet
+
+_BEFORE_FIRST_APPLY = "before-first-apply"
+
+
+def _body(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object without metadata.managedFields (which is never part of any field set)."""
+    body = obj if type(obj) is dict else _plain(obj)
+    meta = body.get("metadata")
+    if type(meta) is dict and "managedFields" in meta:
+        body = dict(body)
+        meta = dict(meta)
+        del meta["managedFields"]
+        body["metadata"] = meta
+    return body
+
+
+def _managed_fields_of(obj: Mapping[str, Any] | None) -> Any:
+    if obj is None:
+        return None
+    meta = obj.get("metadata")
+    return meta.get("managedFields") if isinstance(meta, Mapping) else None
+
+
+def _ignored_paths(
+    root: _Type, subresource: str, reset_fields: Iterable[Sequence[str]] | None
+) -> tuple[Path, ...]:
+    if reset_fields is None:
+        # The strategies' GetResetFields: the main resource may not write status, the status
+        # subresource may not write spec.
+        if subresource == "status":
+            reset_fields = [("spec",)] if "spec" in root.fields else []
+        elif subresource == "":
+            reset_fields = [("status",)] if "status" in root.fields else []
+        else:
+            reset_fields = []
+    return tuple(tuple("f:" + name for name in path) for path in reset_fields if path)
+
+
+def _gvk_string(api_version: Any, kind: Any) -> str:
+    api_version = api_version if isinstance(api_version, str) else ""
+    group, _, version = api_version.rpartition("/")
+    return f"{group}/{version}, Kind={kind if isinstance(kind, str) else ''}"
+
+
+def _reset(obj: dict[str, Any], live: Mapping[str, Any] | None, paths: tuple[Path, ...]) -> None:
+    """Give reset fields their live value back, as the strategy's PrepareForUpdate does."""
+    for path in paths:
+        names = [tok[2:] for tok in path]
+        src: Any = live
+        for name in names:
+            src = src.get(name, _NIL) if isinstance(src, Mapping) else _NIL
+        dst: Any = obj
+        for name in names[:-1]:
+            nxt = dst.get(name)
+            if type(nxt) is not dict:
+                if src is _NIL:
+                    break
+                nxt = dst[name] = {}
+            dst = nxt
+        else:
+            if src is _NIL:
+                dst.pop(names[-1], None)
+            else:
+                dst[names[-1]] = _jcopy(_plain(src))
+
+
+def _set_managed_fields(obj: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    meta = obj.get("metadata")
+    if type(meta) is not dict:
+        meta = obj["metadata"] = {}
+    if entries:
+        meta["managedFields"] = entries
+    else:
+        meta.pop("managedFields", None)
+
+
+def server_side_apply(
+    live: Mapping[str, Any] | None,
+    config: Mapping[str, Any],
+    *,
+    manager: str,
+    force: bool,
+    schema: dict[str, Any] | None,
+    schemas: SchemaSet | None,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+    reset_fields: Iterable[Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """Merge an applied configuration into the live object (None: create) and return the new
+    object, ``metadata.managedFields`` included.
+
+    ``reset_fields`` are the paths the storage strategy resets (field names, such as
+    ``[("status",)]``); by default ``status`` on the main resource and ``spec`` on ``status``, as
+    built-in kinds do. Their ownership is never recorded and the result keeps their live values.
+    Raises ApplyConflict (409) unless ``force``, and ApplyError (400/500) for configurations the
+    apiserver rejects. Inputs are never mutated.
+    """
+    root, zero = _root_type(schema, schemas)
+    ignore = _ignored_paths(root, subresource, reset_fields)
+    now = _canonical_now(now)
+    cfg = config if type(config) is dict else _plain(config)
+    if not isinstance(cfg, dict):
+        raise ApplyError("apply configuration must be an object")
+    _check_type(cfg, schema, live, api_version)
+    meta = cfg.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("managedFields"), list):
+        raise ApplyError("metadata.managedFields must be nil")
+    errs: list[str] = []
+    _validate(root, cfg, "", errs)
+    if errs:
+        detail = errs[0] if len(errs) == 1 else "errors:\n" + "\n".join("  " + e for e in errs)
+        raise ApplyError(f"failed to create typed patch object ({_gvknn(cfg)}): {detail}", code=500)
+
+    live_body = _body(live) if live is not None else {}
+    try:
+        managed = _decode(_managed_fields_of(live))
+    except _DecodeError as e:
+        raise ApplyError(f"failed to decode managed fields: {e}", code=500) from None
+    fm = _FieldManager(
+        root, api_version=api_version, subresource=subresource, ignore=ignore, now=now
+    )
+
+    if not managed.fields and live is not None:
+        # skipNonAppliedManager: an object nobody tracked yet is first attributed to
+        # "before-first-apply", so the apply cannot silently take over existing values.
+        managed = fm.update(zero, live_body, managed, _BEFORE_FIRST_APPLY)
+
+    try:
+        obj, managed = fm.apply(live_body, cfg, managed, manager, force=force)
+    except _Conflicts as c:
+        conflicts = [
+            (ident, path)
+            for ident in sorted(c.sets, key=_ident_json)
+            for path in _iterate(c.sets[ident])
+        ]
+        if manager == "kubectl":
+            # lastAppliedManager: fields that kubectl's client-side apply set to the values being
+            # applied may change hands without a conflict.
+            allowed = _allowed_from_last_applied(root, live_body, api_version)
+            if allowed is not None:
+                conflicts = [(i, p) for i, p in conflicts if p not in allowed]
+                if not conflicts:
+                    obj, managed = fm.apply(live_body, cfg, managed, manager, force=True)
+        if conflicts:
+            raise _conflict_error(conflicts) from None
+
+    if manager == "kubectl":
+        _update_last_applied(obj, cfg)
+    if ignore:
+        _reset(obj, live_body if live is not None else None, ignore)
+    _set_managed_fields(obj, _encode(managed))
+    return obj
+
+
+def record_update(
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    *,
+    manager: str,
+    schema: dict[str, Any] | None,
+    schemas: SchemaSet | None,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+    reset_fields: Iterable[Sequence[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """The managedFields after a create (``old`` None), update or non-apply patch by ``manager``.
+
+    The fields that changed go to the manager's Update entry and are taken from everyone else.
+    managedFields sent in ``new`` replace the stored ones (``[]`` or ``[{}]`` clears them) except on
+    subresources; an existing object without managedFields stays untracked until the next apply.
+    An empty result means the object carries no managedFields.
+    """
+    root, zero = _root_type(schema, schemas)
+    ignore = _ignored_paths(root, subresource, reset_fields)
+    now = _canonical_now(now)
+    managed = _live_or_new(old, new, is_subresource=subresource != "")
+    if not managed.fields and old is not None:
+        return []
+    old_body = _body(old) if old is not None else zero
+    new_body = _body(new)
+    fm = _FieldManager(
+        root, api_version=api_version, subresource=subresource, ignore=ignore, now=now
+    )
+    return _encode(fm.update(old_body, new_body, managed, manager))
+
+
+def _live_or_new(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any], *, is_subresource: bool
+) -> _Managed:
+    """decodeLiveOrNew: the request's managedFields win when valid and non-empty."""
+    if not is_subresource:
+        sent = _managed_fields_of(new)
+        if _is_reset(sent):
+            return _Managed()
+        try:
+            managed = _decode(sent)
+            if managed.fields:
+                return managed
+        except _DecodeError:
+            pass
+    try:
+        return _decode(_managed_fields_of(old))
+    except _DecodeError:
+        return _Managed()
+
+
+def _check_type(
+    cfg: dict[str, Any],
+    schema: Mapping[str, Any] | None,
+    live: Mapping[str, Any] | None,
+    api_version: str,
+) -> None:
+    """versionCheckManager: the applied object must be of the endpoint's kind and version."""
+    kinds: set[str] = set()
+    group, _, version = api_version.rpartition("/")
+    for gvk in (schema or {}).get("x-kubernetes-group-version-kind", ()) or ():
+        if gvk.get("group", "") == group and gvk.get("version") == version:
+            kinds.add(gvk.get("kind", ""))
+    if live is not None and isinstance(live.get("kind"), str):
+        kinds = {live["kind"]}
+    if cfg.get("apiVersion") != api_version or (kinds and cfg.get("kind") not in kinds):
+        raise ApplyError(
+            f"invalid object type: {_gvk_string(cfg.get('apiVersion'), cfg.get('kind'))}"
+        )
+
+
+def _gvknn(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    return (
+        f"{meta.get('namespace') or ''}/{meta.get('name') or ''}; "
+        f"{_gvk_string(obj.get('apiVersion'), obj.get('kind'))}"
+    )
+
+
+def _conflict_error(conflicts: list[tuple[Ident, Path]]) -> ApplyConflict:
+    # Grouped by the sorted manager identifiers, as the apiserver prints them.
+    return ApplyConflict(
+        [(i[0], _path_str(p)) for i, p in conflicts],
+        printed_managers=[_print_manager(i) for i, _ in conflicts],
+    )
