@@ -24,8 +24,8 @@ def _parser() -> argparse.ArgumentParser:
             "writes a kubeconfig (context 'kubenb') that kubectl and the official clients use "
             "unchanged, prints one line containing 'ready' and the kubeconfig path once it "
             "accepts requests, and exits 0 on SIGINT or SIGTERM."),
-        epilog="Example: kubenb serve --nodes 3 --kubeconfig ./kubeconfig && "
-               "kubectl --kubeconfig ./kubeconfig get nodes")
+        epilog="Example: run `kubenb serve --nodes 3 --kubeconfig ./kubeconfig`, then, in another "
+               "terminal, `kubectl --kubeconfig ./kubeconfig get nodes`.")
     serve.add_argument("--port", type=int, default=0,
                        help="TCP port on 127.0.0.1 (default: a free port chosen at start)")
     serve.add_argument("--host", default="127.0.0.1",
