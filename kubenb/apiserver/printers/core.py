@@ -27,7 +27,8 @@ from kubenb.apiserver.printers.cells import (
     _quantity,
     _s,
 )
-from kubenb.apiserver.printers.columns import _AGE, _CONTAINERS, _IMAGES, _NAME, _Col, _prints
+from kubenb.apiserver.printers.columns import _AGE, _NAME, _Col, _prints
+from kubenb.apiserver.printers.workloads import _replica_cells, _replica_columns
 
 
 @_prints(
@@ -44,31 +45,12 @@ def _pod_template(obj: Obj, now: datetime.datetime) -> list[Cell]:
     return [_name(obj), names, images, _format_labels(_g(obj, "template", "metadata", "labels"))]
 
 
-@_prints(
-    ("", "ReplicationController"),
-    columns=(
-        _NAME,
-        _Col("Desired", "integer", ("core.v1.ReplicationControllerSpec", "replicas")),
-        _Col("Current", "integer", ("core.v1.ReplicationControllerStatus", "replicas")),
-        _Col("Ready", "integer", ("core.v1.ReplicationControllerStatus", "readyReplicas")),
-        _AGE,
-        _CONTAINERS,
-        _IMAGES,
-        _Col("Selector", priority=1, doc=("core.v1.ReplicationControllerSpec", "selector")),
-    ),
-)
+@_prints(("", "ReplicationController"),
+         columns=_replica_columns("core.v1.ReplicationControllerSpec",
+                                  "core.v1.ReplicationControllerStatus"))
 def _replication_controller(obj: Obj, now: datetime.datetime) -> list[Cell]:
-    names, images = _containers(_g(obj, "spec", "template", "spec"))
-    return [
-        _name(obj),
-        _i(obj, "spec", "replicas", default=1),
-        _i(obj, "status", "replicas"),
-        _i(obj, "status", "readyReplicas"),
-        _age(obj, now),
-        names,
-        images,
-        _format_labels(_g(obj, "spec", "selector")),
-    ]
+    # a ReplicationController's selector is a plain map, printed as labels
+    return _replica_cells(obj, now, _format_labels(_g(obj, "spec", "selector")))
 
 
 def _service_external_ip(svc: Obj) -> str:

@@ -65,20 +65,21 @@ def _deployment(obj: Obj, now: datetime.datetime) -> list[Cell]:
     ]
 
 
-@_prints(
-    ("apps", "ReplicaSet"),
-    columns=(
+def _replica_columns(spec_doc: str, status_doc: str) -> tuple[_Col, ...]:
+    """ReplicaSet and ReplicationController print the same columns."""
+    return (
         _NAME,
-        _Col("Desired", "integer", ("apps.v1.ReplicaSetSpec", "replicas")),
-        _Col("Current", "integer", ("apps.v1.ReplicaSetStatus", "replicas")),
-        _Col("Ready", "integer", ("apps.v1.ReplicaSetStatus", "readyReplicas")),
+        _Col("Desired", "integer", (spec_doc, "replicas")),
+        _Col("Current", "integer", (status_doc, "replicas")),
+        _Col("Ready", "integer", (status_doc, "readyReplicas")),
         _AGE,
         _CONTAINERS,
         _IMAGES,
-        _Col("Selector", priority=1, doc=("apps.v1.ReplicaSetSpec", "selector")),
-    ),
-)
-def _replica_set(obj: Obj, now: datetime.datetime) -> list[Cell]:
+        _Col("Selector", priority=1, doc=(spec_doc, "selector")),
+    )
+
+
+def _replica_cells(obj: Obj, now: datetime.datetime, selector: str) -> list[Cell]:
     names, images = _containers(_g(obj, "spec", "template", "spec"))
     return [
         _name(obj),
@@ -88,8 +89,14 @@ def _replica_set(obj: Obj, now: datetime.datetime) -> list[Cell]:
         _age(obj, now),
         names,
         images,
-        _format_selector(_g(obj, "spec", "selector")),
+        selector,
     ]
+
+
+@_prints(("apps", "ReplicaSet"),
+         columns=_replica_columns("apps.v1.ReplicaSetSpec", "apps.v1.ReplicaSetStatus"))
+def _replica_set(obj: Obj, now: datetime.datetime) -> list[Cell]:
+    return _replica_cells(obj, now, _format_selector(_g(obj, "spec", "selector")))
 
 
 @_prints(
