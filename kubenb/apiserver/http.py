@@ -36,7 +36,7 @@ from kubenb.api.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from kubenb.apiserver import printers, protobuf
+from kubenb.apiserver import openapi_proto, printers, protobuf
 from kubenb.apiserver.discovery import Discovery, version_info
 from kubenb.apiserver.endpoints import Endpoints, PatchType, WriteOptions
 from kubenb.apiserver.openapi import OpenAPI
@@ -570,10 +570,17 @@ class APIServerApp:
 
     def _openapi(self, request: web.BaseRequest, parts: list[str]) -> web.Response:
         if parts == ["v2"]:
-            accept = request.headers.get("Accept", "")
-            if accept and "json" not in accept and "*/*" not in accept:
-                raise errors.NotAcceptable("only application/json is served for /openapi/v2")
-            return _json_response(self.openapi.v2())
+            # kubectl asks for protobuf only; JSON for everyone else (kube-openapi's handler)
+            content_type = openapi_proto.v2_content_type(request.headers.get("Accept", ""))
+            if content_type is None:
+                raise errors.NotAcceptable(
+                    "only application/json and "
+                    f"{openapi_proto.PROTOBUF_CONTENT_TYPE} are served for /openapi/v2")
+            vary = {"Vary": "Accept"}
+            if content_type == openapi_proto.JSON_CONTENT_TYPE:
+                return _json_response(self.openapi.v2(), headers=vary)
+            return web.Response(body=self.openapi.v2_protobuf(),
+                                headers={**vary, "Content-Type": content_type})
         if parts and parts[0] == "v3":
             if len(parts) == 1:
                 return _json_response(self.openapi.v3_index())

@@ -17,11 +17,10 @@ Why this exists: kubectl reads these documents and nothing else to learn what a 
 - Validation: kubectl looks for a ``fieldValidation`` query parameter on the kind's PATCH
   operation; when present it leaves validation to the server and needs no schema.
 
-``/openapi/v2`` is only a fallback for kubectl 1.37 (when v3 fails, or for
-``explain --output plaintext-openapiv2``), and then kubectl asks for protobuf only
-(``application/com.github.proto-openapi.spec.v2@v1.0+protobuf``). We produce JSON only; the HTTP
-layer should answer 406 to an Accept it does not cover, as kube-openapi does for a format it
-cannot produce, and kubectl's fallback paths then simply go without v2.
+``/openapi/v2`` is what kubectl 1.37 reads for client-side validation of ``kind: List`` items
+and for ``explain --output plaintext-openapiv2``, and it asks for protobuf only
+(``application/com.github.proto-openapi.spec.v2@v1.0+protobuf``): ``v2_protobuf`` encodes the
+JSON document with :mod:`kubenb.apiserver.openapi_proto`, as kube-openapi does with gnostic.
 
 The definitions come from the kubernetes-validate JSON Schema (see ``schemas.py``) and are
 converted back into OpenAPI the way the real documents spell them: ``type`` lists like
@@ -51,6 +50,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from kubenb.apiserver.openapi_proto import encode_v2
 from kubenb.apiserver.schemas import SchemaSet
 
 __all__ = [
@@ -1153,6 +1153,7 @@ class OpenAPI:
         self._hashes: dict[str, str] = {}
         self._index: bytes | None = None
         self._v2: bytes | None = None
+        self._v2_protobuf: bytes | None = None
         self._converted: dict[tuple[str, bool], _Json] = {}
         self._closure: dict[str, frozenset[str]] = {}
 
@@ -1183,6 +1184,7 @@ class OpenAPI:
                 self._hashes.pop(path, None)
             self._index = None
             self._v2 = None
+            self._v2_protobuf = None
 
     def paths(self) -> list[str]:
         """Every document path the index lists, e.g. ``api/v1``, ``apis/apps/v1``, ``version``."""
@@ -1233,6 +1235,16 @@ class OpenAPI:
             if self._v2 is None:
                 self._v2 = _dumps(self._build_v2())
             return self._v2
+
+    def v2_protobuf(self) -> bytes:
+        """The ``/openapi/v2`` document as gnostic's ``openapi.v2.Document`` protobuf.
+
+        Encoded from the JSON bytes, as kube-openapi does, so it follows the JSON's key order.
+        """
+        with self._lock:
+            if self._v2_protobuf is None:
+                self._v2_protobuf = encode_v2(orjson.loads(self.v2()))
+            return self._v2_protobuf
 
     # building ----------------------------------------------------------------------------------
 

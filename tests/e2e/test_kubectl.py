@@ -343,3 +343,42 @@ def test_dry_run_server_stores_nothing(kubectl: Kubectl, namespace: str, kind: s
 def test_auth_reviews(kubectl: Kubectl) -> None:
     assert kubectl("auth", "can-i", "create", "deployments").strip() == "yes"
     assert "kubenb-admin" in kubectl("auth", "whoami")
+
+
+def test_drain_evicts_bound_pods_and_cordons(kubectl: Kubectl, namespace: str,
+                                             manifests: Path) -> None:
+    for pod in ("drained-a", "drained-b"):
+        kubectl("run", pod, "--image=busybox", "-n", namespace)
+        binding = manifests / f"{pod}.json"
+        binding.write_text(json.dumps({"apiVersion": "v1", "kind": "Binding",
+                                       "metadata": {"name": pod},
+                                       "target": {"kind": "Node", "name": "node-2"}}))
+        kubectl("create", "--raw", f"/api/v1/namespaces/{namespace}/pods/{pod}/binding",
+                "-f", str(binding))
+    wide = kubectl("get", "pods", "-n", namespace, "-o", "wide").splitlines()[1:]
+    assert all(line.split()[6] == "node-2" for line in wide) and len(wide) == 2
+    out = kubectl("drain", "node-2", "--force", "--grace-period=0", "--ignore-daemonsets",
+                  "--timeout=30s")
+    assert "pod/drained-a evicted" in out and "pod/drained-b evicted" in out
+    assert "node/node-2 drained" in out
+    assert kubectl("get", "pods", "-n", namespace, "-o", "name") == ""
+    node = kubectl.json("get", "node", "node-2")
+    assert node["spec"]["unschedulable"] is True
+    kubectl("uncordon", "node-2")
+    assert "unschedulable" not in kubectl.json("get", "node", "node-2")["spec"]
+
+
+def test_replace_and_create_from_a_list(kubectl: Kubectl, namespace: str,
+                                        manifests: Path) -> None:
+    items = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"listed-{i}"},
+         "data": {"n": str(i)}} for i in range(3)]}
+    (manifests / "list.json").write_text(json.dumps(items))
+    out = kubectl("create", "-n", namespace, "-f", str(manifests / "list.json"))
+    assert out.splitlines() == [f"configmap/listed-{i} created" for i in range(3)]
+    replaced = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "listed-0"},
+                "data": {"n": "replaced"}}
+    (manifests / "one.json").write_text(json.dumps(replaced))
+    kubectl("replace", "-n", namespace, "-f", str(manifests / "one.json"))
+    assert kubectl("get", "cm", "listed-0", "-n", namespace, "-o",
+                   "jsonpath={.data.n}") == "replaced"
