@@ -47,6 +47,11 @@ def _trie(paths: Iterable[Path]) -> dict[str, Any]:
 
 def _set_to_fields(paths: Iterable[Path]) -> dict[str, Any]:
     """Encode a set as FieldsV1, children sorted as SMD sorts path elements."""
+    return _trie_to_fields(_trie(paths))
+
+
+def _trie_to_fields(trie: dict[str, Any]) -> dict[str, Any]:
+    """Encode a set given as a trie (see _trie) as FieldsV1."""
 
     def emit(node: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -61,7 +66,7 @@ def _set_to_fields(paths: Iterable[Path]) -> dict[str, Any]:
             out[tok] = emit(node[tok])
         return out
 
-    return emit(_trie(paths))
+    return emit(trie)
 
 
 def _fields_to_set(fields: Any) -> set[Path]:

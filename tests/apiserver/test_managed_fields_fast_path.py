@@ -1,0 +1,437 @@
+"""The create shortcut of record_update gives exactly what the general field manager gives.
+
+``record_update`` answers a create that brings no managedFields of its own with one walk over the
+new object (operations._record_create) instead of the general compare / manager chain / encode
+path. Clients show managedFields as they come, so the shortcut must agree with the general path
+down to key order: every case here runs both and compares the JSON text.
+
+The objects are the ones other tests use (every object test_defaults.py defaults, the e2e and
+bench bodies, the custom resources of test_server_side_apply.py), on the main resource and on
+the status subresource, with other reset fields, and a few hundred random mutations of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from bench.pods import pod_body
+from kubenb.apiserver.defaults import apply_defaults
+from kubenb.apiserver.patch.apply import record_update
+from kubenb.apiserver.patch.apply.compare import _changed_trie, _comparison
+from kubenb.apiserver.patch.apply.fieldset import _set_to_fields, _trie_to_fields
+from kubenb.apiserver.patch.apply.schema import _root_type
+from kubenb.apiserver.schemas import schemas
+from tests.apiserver import test_defaults
+from tests.apiserver.test_server_side_apply import CRD_SCHEMA
+from tests.e2e import test_kubectl
+
+Obj = dict[str, Any]
+Case = tuple[str, Obj | None, Obj]  # (api_version, schema, object)
+
+NOW = "2026-03-04T05:06:07Z"
+
+
+def _both(schema: Obj | None, obj: Obj, api_version: str, **kw: Any) -> tuple[str, str]:
+    """(fast, general) managedFields of a create, as JSON text in their own key order."""
+    before = copy.deepcopy(obj)
+    common: dict[str, Any] = {
+        "manager": "tester",
+        "schema": schema,
+        "schemas": schemas(),
+        "api_version": api_version,
+        "now": NOW,
+    }
+    common.update(kw)
+    fast = record_update(None, obj, **common)
+    general = record_update(None, obj, fast=False, **common)
+    assert obj == before
+    return json.dumps(fast), json.dumps(general)
+
+
+def _defaults_objects() -> list[tuple[str, str, str, Obj]]:
+    """Every object test_defaults.py passes through defaulting, as defaulting left it."""
+    seen: list[tuple[str, str, str, Obj]] = []
+
+    def recording(*, group: str, version: str, kind: str, obj: Obj) -> None:
+        apply_defaults(group=group, version=version, kind=kind, obj=obj)
+        seen.append((group, version, kind, copy.deepcopy(obj)))
+
+    original = test_defaults.apply_defaults
+    test_defaults.apply_defaults = recording  # type: ignore[attr-defined]
+    try:
+        for name, fn in inspect.getmembers(test_defaults, inspect.isfunction):
+            if name.startswith("test_") and fn.__module__ == test_defaults.__name__:
+                for args in _parametrizations(fn):
+                    try:
+                        fn(**args)
+                    except TypeError:
+                        # Needs a pytest fixture: its objects are covered by the others.
+                        continue
+    finally:
+        test_defaults.apply_defaults = original  # type: ignore[attr-defined]
+    return seen
+
+
+def _parametrizations(fn: Callable[..., Any]) -> Iterator[dict[str, Any]]:
+    combos: list[dict[str, Any]] = [{}]
+    for mark in getattr(fn, "pytestmark", []):
+        if mark.name != "parametrize":
+            continue
+        names, values = mark.args[0], mark.args[1]
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        rows = []
+        for v in values:
+            v = v.values if hasattr(v, "values") and not isinstance(v, dict) else v
+            v = tuple(v) if len(names) > 1 else (v[0] if isinstance(v, tuple) else v,)
+            rows.append(dict(zip(names, v, strict=True)))
+        combos = [{**c, **r} for c in combos for r in rows]
+    yield from combos
+
+
+def _api_version(group: str, version: str) -> str:
+    return f"{group}/{version}" if group else version
+
+
+def _cases() -> list[Case]:
+    out: list[Case] = []
+    for group, version, kind, obj in _defaults_objects():
+        schema = schemas().for_kind(group, version, kind)
+        if schema is not None:
+            # As the tests wrote them, and as a client sends them (with apiVersion and kind).
+            out.append((_api_version(group, version), schema, obj))
+            typed = {"apiVersion": _api_version(group, version), "kind": kind, **obj}
+            out.append((_api_version(group, version), schema, typed))
+    pod = pod_body(3)
+    out.append(("v1", schemas().for_kind("", "v1", "Pod"), pod))
+    defaulted_pod = copy.deepcopy(pod)
+    apply_defaults(group="", version="v1", kind="Pod", obj=defaulted_pod)
+    out.append(("v1", schemas().for_kind("", "v1", "Pod"), defaulted_pod))
+    deployment = yaml.safe_load(test_kubectl.DEPLOYMENT)
+    apply_defaults(group="apps", version="v1", kind="Deployment", obj=deployment)
+    out.append(("apps/v1", schemas().for_kind("apps", "v1", "Deployment"), deployment))
+    crd = yaml.safe_load(test_kubectl.CRD)
+    crontab_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    out.append(("stable.example.com/v1", crontab_schema, yaml.safe_load(test_kubectl.CRONTAB)))
+    out.append(
+        (
+            "apiextensions.k8s.io/v1",
+            schemas().for_kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+            crd,
+        )
+    )
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "labels": {"a": "b"}},
+        "spec": {
+            "ports": [{"port": 80}, {"port": 80, "protocol": "UDP", "name": "x"}],
+            "targets": [{"name": "a", "weight": 1}, {"name": "b"}],
+            "tags": ["x", "y"],
+            "params": {"k": "v"},
+            "blob": {"deep": {"x": 1}, "list": [1, 2], "n": None},
+        },
+        "status": {"phase": "Ready"},
+    }
+    out.append(("example.com/v1", CRD_SCHEMA, widget))
+    out.append(("example.com/v1", None, widget))
+    out.append(
+        (
+            "v1",
+            schemas().for_kind("", "v1", "ConfigMap"),
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "c"},
+                "data": {"k": "v"},
+            },
+        )
+    )
+    unique: dict[str, Case] = {}
+    for case in out:
+        unique.setdefault(json.dumps(case, sort_keys=True, default=id), case)
+    return list(unique.values())
+
+
+CASES = _cases()
+
+
+def test_the_cases_cover_many_kinds() -> None:
+    kinds = {obj.get("kind") for _, _, obj in CASES}
+    assert len(CASES) > 80
+    assert {"Pod", "Deployment", "StatefulSet", "CronJob", "Service", "CronTab", "Widget"} <= kinds
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"subresource": "status"},
+        {"reset_fields": []},
+        {"reset_fields": [("metadata", "labels"), ("spec", "template", "spec")]},
+        {"subresource": "status", "reset_fields": [("status", "conditions")]},
+        {"subresource": "scale"},
+    ],
+)
+def test_shortcut_equals_general_path(kw: dict[str, Any]) -> None:
+    for api_version, schema, obj in CASES:
+        fast, general = _both(schema, obj, api_version, **kw)
+        assert fast == general, (obj.get("kind"), kw)
+
+
+def test_managed_fields_sent_on_create() -> None:
+    schema = schemas().for_kind("", "v1", "ConfigMap")
+    entry = {
+        "manager": "m",
+        "operation": "Update",
+        "apiVersion": "v1",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:data": {"f:gone": {}}},
+    }
+    sent_variants: list[Any] = [
+        [],
+        [{}],
+        [{"manager": "", "operation": None}],
+        [{"operation": "Bogus"}],
+        "not a list",
+        None,
+        [entry],
+    ]
+    for sent in sent_variants:
+        obj = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "c"},
+            "data": {"k": "v"},
+        }
+        obj["metadata"]["managedFields"] = sent
+        for sub in ("", "status"):
+            fast, general = _both(schema, obj, "v1", subresource=sub)
+            assert fast == general, (sent, sub)
+    # The request's valid entries win: no shortcut, and the sender's entry is kept.
+    obj["metadata"]["managedFields"] = [entry]
+    fields = json.loads(_both(schema, obj, "v1")[0])
+    assert [e["manager"] for e in fields] == ["m", "tester"]
+
+
+def test_what_a_create_records() -> None:
+    # An independent check of the shared answer, so both paths can't drift together.
+    schema = schemas().for_kind("", "v1", "ConfigMap")
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "d", "labels": {"a": "b"}},
+        "data": {"k": "v"},
+    }
+    fast, general = _both(schema, obj, "v1", manager="kubectl-create")
+    assert fast == general
+    assert json.loads(fast) == [
+        {
+            "manager": "kubectl-create",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": NOW,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {
+                "f:data": {".": {}, "f:k": {}},
+                "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+            },
+        }
+    ]
+    nothing = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    assert _both(schema, nothing, "v1") == ("[]", "[]")
+
+
+# -- random mutations --------------------------------------------------------------------------
+
+
+def _random_scalar(rng: random.Random) -> Any:
+    return rng.choice(
+        [None, "", "x", "TCP", "80", 0, 1, 80, 1.0, 1.5, -3, True, False, 2**60, "<&>"]
+    )
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth > 2 or roll < 0.45:
+        return _random_scalar(rng)
+    if roll < 0.55:
+        return {}
+    if roll < 0.62:
+        return []
+    if roll < 0.82:
+        return {
+            rng.choice(["name", "port", "protocol", "x", "image", "key"]): _random_value(
+                rng, depth + 1
+            )
+            for _ in range(rng.randint(1, 3))
+        }
+    item = {"name": rng.choice(["a", "b"]), "port": rng.choice([80, 81]), "value": "v"}
+    items = [dict(item) for _ in range(rng.randint(1, 3))]  # duplicated keys, on purpose
+    if rng.random() < 0.3:
+        items.append(_random_scalar(rng))
+    return items
+
+
+def _containers(v: Any, out: list[Any]) -> None:
+    if isinstance(v, (dict, list)):
+        out.append(v)
+        for child in v.values() if isinstance(v, dict) else v:
+            _containers(child, out)
+
+
+def _mutate(rng: random.Random, obj: Obj) -> None:
+    nodes: list[Any] = []
+    _containers(obj, nodes)
+    node = rng.choice(nodes)
+    op = rng.random()
+    if isinstance(node, dict):
+        keys = list(node)
+        if keys and op < 0.3:
+            del node[rng.choice(keys)]
+        elif keys and op < 0.5:
+            node[rng.choice(keys)] = rng.choice([None, {}, [], _random_value(rng)])
+        elif op < 0.8:
+            key = rng.choice([*keys, "extra", "name", "protocol", "status", "spec"])
+            node[key] = _random_value(rng)
+        else:
+            node.clear()
+    elif node:
+        i = rng.randrange(len(node))
+        if op < 0.35:
+            node.append(copy.deepcopy(node[i]))  # a duplicated list item
+        elif op < 0.6:
+            del node[i]
+        elif op < 0.8:
+            node[i] = _random_value(rng)
+        else:
+            node.append(None)
+    else:
+        node.append(_random_value(rng))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_mutations(seed: int) -> None:
+    rng = random.Random(seed)
+    options: list[dict[str, Any]] = [
+        {},
+        {"subresource": "status"},
+        {"reset_fields": [("spec", "containers")]},
+    ]
+    for _ in range(60):
+        api_version, schema, base = rng.choice(CASES)
+        obj = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 5)):
+            _mutate(rng, obj)
+        kw = rng.choice(options)
+        fast, general = _both(schema, obj, api_version, **kw)
+        assert fast == general, (obj, kw)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_changed_trie_equals_compare_for_any_pair(seed: int) -> None:
+    # On create the old side is only ever a zero value; the walker is exact for any old side.
+    rng = random.Random(1000 + seed)
+    for _ in range(80):
+        _, schema, base = rng.choice(CASES)
+        if rng.random() < 0.25:
+            schema = None  # untyped: values may change shape
+        root, _ = _root_type(schema, schemas())
+        lhs = copy.deepcopy(base)
+        rhs = copy.deepcopy(base)
+        for side in (lhs, rhs, rhs):
+            for _ in range(rng.randint(0, 4)):
+                _mutate(rng, side)
+        c = _comparison(root, lhs, rhs)
+        expected = _set_to_fields(c.added | c.modified)
+        got = _trie_to_fields(_changed_trie(root, lhs, rhs))
+        assert json.dumps(got) == json.dumps(expected), (lhs, rhs)
+
+
+SHAPES_SCHEMA: Obj = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "properties": {
+                # No type: a map, a list of keyed items or a scalar.
+                "any": {
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "a": {"type": "object", "properties": {"p": {}, "q": {}}},
+                        },
+                    },
+                },
+                "blob": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "lhs", "rhs", "expected"),
+    [
+        # Duplicated items of a list that replaced a scalar: each item counts.
+        (
+            SHAPES_SCHEMA,
+            {"spec": {"any": "x"}},
+            {"spec": {"any": [{"name": "a", "a": {"p": 1}}, {"name": "a", "a": {"q": 1}}]}},
+            {
+                "f:spec": {
+                    "f:any": {
+                        ".": {},
+                        'k:{"name":"a"}': {
+                            ".": {},
+                            "f:a": {".": {}, "f:p": {}, "f:q": {}},
+                            "f:name": {},
+                        },
+                    }
+                }
+            },
+        ),
+        # 1 and true are equal in Python, not in JSON.
+        (
+            SHAPES_SCHEMA,
+            {"spec": {"blob": {"x": 1, "y": 1}}},
+            {"spec": {"blob": {"x": True, "y": 2}}},
+            {"f:spec": {"f:blob": {"f:x": {}, "f:y": {}}}},
+        ),
+        # ... but a map that compares equal as a whole is not looked into.
+        (
+            SHAPES_SCHEMA,
+            {"spec": {"blob": {"x": 1}}},
+            {"spec": {"blob": {"x": True}}},
+            {},
+        ),
+        # Duplicated keys on both sides: the item is modified when the duplicates differ.
+        (
+            CRD_SCHEMA,
+            {"spec": {"targets": [{"name": "a", "weight": 1}, {"name": "a", "weight": 2}]}},
+            {"spec": {"targets": [{"name": "a", "weight": 1}, {"name": "a", "weight": 3}]}},
+            {"f:spec": {"f:targets": {'k:{"name":"a"}': {}}}},
+        ),
+        (
+            CRD_SCHEMA,
+            {"spec": {"targets": [{"name": "a", "weight": 1}, {"name": "a", "weight": 2}]}},
+            {"spec": {"targets": [{"name": "a", "weight": 1}, {"name": "a", "weight": 2}]}},
+            {},
+        ),
+    ],
+)
+def test_changed_trie_corner_cases(schema: Obj, lhs: Obj, rhs: Obj, expected: Obj) -> None:
+    root, _ = _root_type(schema, schemas())
+    c = _comparison(root, lhs, rhs)
+    assert _set_to_fields(c.added | c.modified) == expected
+    assert json.dumps(_trie_to_fields(_changed_trie(root, lhs, rhs))) == json.dumps(expected)
