@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -415,13 +416,14 @@ class APIServerApp:
         items = [self.endpoints.convert_raw(rt, raw) for raw in result.items]
         form = _negotiate(request)
         if form == "Table":
-            objs = [orjson.loads(raw) for raw in items]
-            table = printers.table(group=rt.group, kind=rt.kind, objects=objs,
-                                   now=self.store.now(), printer_columns=_printer_columns(rt),
-                                   include_object=q.get("includeObject", "Metadata"),
-                                   resource_version=str(result.resource_version),
-                                   continue_token=result.continue_token)
-            return _json_response(table)
+            with _collector_paused():
+                objs = [orjson.loads(raw) for raw in items]
+                table = printers.table(group=rt.group, kind=rt.kind, objects=objs,
+                                       now=self.store.now(), printer_columns=_printer_columns(rt),
+                                       include_object=q.get("includeObject", "Metadata"),
+                                       resource_version=str(result.resource_version),
+                                       continue_token=result.continue_token)
+                return _json_response(table)
         meta: dict[str, Any] = {"resourceVersion": str(result.resource_version)}
         if result.continue_token:
             meta["continue"] = result.continue_token
@@ -603,6 +605,24 @@ class APIServerApp:
 
 
 # ---------------------------------------------------------------------- helpers
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a Table is built from many parsed objects.
+
+    Parsing thousands of objects allocates millions of containers, and the collector would
+    rescan them again and again: measured (bench/list_pods.py) at 10,000 pods the Table took
+    1.9 s with it and 0.75 s without. Nothing built here forms cycles; reference counting still
+    frees everything, and the collector resumes afterwards (unless something else paused it).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 def _not_allowed() -> errors.MethodNotAllowed:
     return errors.MethodNotAllowed(
