@@ -144,18 +144,12 @@ def _qualified_name_causes(value: str, field: str) -> tuple[Cause, ...]:
 
 @functools.lru_cache(maxsize=4096)
 def _label_value_causes(value: str, field: str) -> tuple[Cause, ...]:
-    causes = []
-    if len(value) > 63:
-        causes.append(_invalid(field, value, "must be no more than 63 characters"))
-    if not _LABEL_VALUE_RE.match(value):
-        causes.append(_invalid(
-            field, value,
-            "a valid label must be an empty string or consist of alphanumeric characters, "
-            "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
-            "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
-            f"'{_LABEL_VALUE}')",
-        ))
-    return tuple(causes)
+    return tuple(_check(
+        value, field, 63, _LABEL_VALUE_RE,
+        "a valid label must be an empty string or consist of alphanumeric characters, "
+        "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+        "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+        f"'{_LABEL_VALUE}')"))
 
 
 def validate_annotations(annotations: Any, field: str = "metadata.annotations") -> list[Cause]:

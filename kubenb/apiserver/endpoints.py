@@ -203,6 +203,16 @@ class Endpoints:
         if meta.get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created",
                                     kind=rt.kind)
+        self._prepare_create(rt, obj, opts)
+        self._managed(rt, None, obj, opts)
+        if rt.storage == ("", "services"):
+            with self.store.lock:
+                self._allocate_service(obj, None)
+                return self._created(rt, obj, opts)
+        return self._created(rt, obj, opts)
+
+    def _prepare_create(self, rt: ResourceType, obj: Obj, opts: WriteOptions) -> None:
+        """What every create does before it is stored, whether by POST or by apply."""
         if rt.has_status:
             obj.pop("status", None)
         self._admit(rt, obj, opts)
@@ -211,15 +221,9 @@ class Endpoints:
             defaults.prepare_for_create(group=rt.group, kind=rt.kind, obj=obj, now=self._now())
             if rt.storage == ("", "pods"):
                 defaults.admit_pod(obj)
-        if rt.storage == ("apiextensions.k8s.io", "customresourcedefinitions"):
+        if rt.storage == self._crd_rt.storage:
             self._validate_crd(obj)
             obj["status"] = _crd_status(obj, now=self._now())
-        self._managed(rt, None, obj, opts)
-        if rt.storage == ("", "services"):
-            with self.store.lock:
-                self._allocate_service(obj, None)
-                return self._created(rt, obj, opts)
-        return self._created(rt, obj, opts)
 
     @staticmethod
     def _system_fields(obj: Obj) -> None:
@@ -231,8 +235,7 @@ class Endpoints:
 
     def _created(self, rt: ResourceType, obj: Obj, opts: WriteOptions) -> Obj:
         out = self.store.create(rt, obj, dry_run=opts.dry_run)
-        if rt.storage == self._crd_rt.storage and not opts.dry_run:
-            self._serve_crd(out)
+        self._after_write(rt, out, opts)
         return out
 
     # ------------------------------------------------------------------ update
@@ -395,18 +398,7 @@ class Endpoints:
                 raise self.store._not_found(rt, name)
             obj = merged(None)
             obj.get("metadata", {}).pop("resourceVersion", None)
-            if rt.has_status:
-                obj.pop("status", None)
-            self._admit(rt, obj, opts)
-            self._system_fields(obj)
-            if not rt.custom:
-                defaults.prepare_for_create(group=rt.group, kind=rt.kind, obj=obj,
-                                            now=self._now())
-                if rt.storage == ("", "pods"):
-                    defaults.admit_pod(obj)
-            if rt.storage == self._crd_rt.storage:
-                self._validate_crd(obj)
-                obj["status"] = _crd_status(obj, now=self._now())
+            self._prepare_create(rt, obj, opts)
             if rt.storage == ("", "services"):
                 self._allocate_service(obj, None)
             return obj
