@@ -704,6 +704,14 @@ class Endpoints:
         spec = svc.setdefault("spec", {})
         old_spec = (old or {}).get("spec") or {}
         stype = spec.get("type", "ClusterIP")
+        others: list[Obj] | None = None
+
+        def other_services() -> list[Obj]:
+            nonlocal others  # listed and parsed at most once, and only when something is new
+            if others is None:
+                others = self._services(svc)
+            return others
+
         if stype == "ExternalName":
             for f in ("clusterIP", "clusterIPs"):
                 spec.pop(f, None)
@@ -718,7 +726,7 @@ class Endpoints:
                     f'Invalid value: ["{ip}"]: may not change once set', kind="Service",
                     causes=[Cause("FieldValueInvalid", "may not change once set",
                                   "spec.clusterIPs[0]")])
-            if not old_spec.get("clusterIP") and ip in self._used_ips(svc):
+            if not old_spec.get("clusterIP") and ip in _cluster_ips(other_services()):
                 raise errors.Invalid(
                     f'Service "{svc["metadata"].get("name")}" is invalid: spec.clusterIPs: '
                     f'Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: provided '
@@ -726,7 +734,7 @@ class Endpoints:
                     causes=[Cause("FieldValueInvalid", "provided IP is already allocated",
                                   "spec.clusterIPs")])
         elif not ip:
-            used = self._used_ips(svc)
+            used = _cluster_ips(other_services())
             for host in self._service_cidr.hosts():
                 if str(host) not in used:
                     spec["clusterIP"] = str(host)
@@ -735,7 +743,7 @@ class Endpoints:
                 raise errors.InternalError("failed to allocate a serviceIP: range is full")
         spec["clusterIPs"] = [spec["clusterIP"]]
         if stype in ("NodePort", "LoadBalancer"):
-            used_ports = self._used_node_ports(svc)
+            used_ports: set[int] | None = None
             old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
                          for p in old_spec.get("ports") or ()}
             next_port = 30000
@@ -746,6 +754,8 @@ class Endpoints:
                 if kept:
                     port["nodePort"] = kept
                     continue
+                if used_ports is None:
+                    used_ports = _node_ports(other_services())
                 while next_port in used_ports:
                     next_port += 1
                 if next_port > 32767:
@@ -767,12 +777,6 @@ class Endpoints:
                 out.append(svc)
         return out
 
-    def _used_ips(self, svc: Obj) -> set[str]:
-        return {s.get("spec", {}).get("clusterIP", "") for s in self._services(svc)}
-
-    def _used_node_ports(self, svc: Obj) -> set[int]:
-        return {p.get("nodePort") for s in self._services(svc)
-                for p in s.get("spec", {}).get("ports") or () if p.get("nodePort")}
 
     # ------------------------------------------------------------------ CRDs
 
@@ -921,6 +925,15 @@ def _crd_status(crd: Obj, old: Mapping[str, Any] | None = None, *, now: str) -> 
         ],
         "storedVersions": stored,
     }
+
+
+def _cluster_ips(services: list[Obj]) -> set[str]:
+    return {s.get("spec", {}).get("clusterIP", "") for s in services}
+
+
+def _node_ports(services: list[Obj]) -> set[int]:
+    return {p["nodePort"] for s in services
+            for p in s.get("spec", {}).get("ports") or () if p.get("nodePort")}
 
 
 def _path_get(obj: Mapping[str, Any], path: str) -> Any:

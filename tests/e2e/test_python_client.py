@@ -319,3 +319,29 @@ def test_custom_resource_served_in_two_versions(api: client.ApiClient, ns: str) 
     with pytest.raises(ApiException) as gone:
         custom.list_namespaced_custom_object("toys.example.com", "v1", ns, "widgets")
     assert gone.value.status == 404
+
+
+def test_services_get_cluster_ips_and_node_ports(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+
+    def service(name: str, stype: str = "ClusterIP", ip: str | None = None) -> Any:
+        return core.create_namespaced_service(ns, client.V1Service(
+            metadata=client.V1ObjectMeta(name=name),
+            spec=client.V1ServiceSpec(type=stype, cluster_ip=ip, selector={"app": name},
+                                      ports=[client.V1ServicePort(port=80)])))
+
+    a, b = service("svc-a"), service("svc-b")
+    ips = {a.spec.cluster_ip, b.spec.cluster_ip}
+    assert len(ips) == 2 and "10.96.0.1" not in ips  # 10.96.0.1 is default/kubernetes
+    assert all(ip.startswith("10.") for ip in ips) and a.spec.cluster_ips == [a.spec.cluster_ip]
+    with pytest.raises(ApiException) as taken:
+        service("svc-c", ip=a.spec.cluster_ip)
+    assert taken.value.status == 422 and "already allocated" in taken.value.body
+    exposed = service("svc-np", stype="NodePort")
+    port = exposed.spec.ports[0].node_port
+    assert 30000 <= port <= 32767
+    second = service("svc-np2", stype="NodePort").spec.ports[0].node_port
+    assert second != port
+    patched = core.patch_namespaced_service("svc-np", ns, {"metadata": {"labels": {"x": "y"}}})
+    assert patched.spec.ports[0].node_port == port
+    assert patched.spec.cluster_ip == exposed.spec.cluster_ip
