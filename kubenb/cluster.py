@@ -1,38 +1,66 @@
 """``Cluster``: the embedded Kubernetes cluster, wired together.
 
-One object owns the resource registry, the store (optionally on SQLite), the API endpoints and the
-HTTPS server, and writes a kubeconfig that kubectl and the official clients use unchanged::
+One object owns the resource registry, the store (optionally on SQLite), the API endpoints, the
+HTTPS server with its kubeconfig, and the control plane: the engine (:mod:`kubenb.runtime`) that
+runs the controllers of kube-controller-manager, the scheduler and one simulated kubelet per
+node, all on one cluster clock::
 
     with kubenb.Cluster(nodes=3) as cluster:
         subprocess.run(["kubectl", "--kubeconfig", cluster.kubeconfig, "get", "nodes"])
 
-The control plane (controllers, scheduler, simulated kubelets) joins it in later work; today the
-nodes are Ready Node objects with capacity, conditions and addresses.
+    with kubenb.Cluster(nodes=3, speed="max", serve=False) as cluster:
+        cluster.client.create(kinds.DEPLOYMENTS, deployment)
+        print(cluster.settle())          # runs until converged; simulated time jumps ahead
+
+Controllers, scheduler and kubelets reach the store only through :attr:`Cluster.client` (the
+in-process transport), exactly as they would reach a real apiserver.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kubenb.api import meta
 from kubenb.api.resources import Registry
 from kubenb.apiserver.endpoints import Endpoints, WriteOptions
-from kubenb.apiserver.schemas import KUBERNETES_VERSION, schemas
+from kubenb.apiserver.schemas import schemas
 from kubenb.apiserver.server import APIServer, write_kubeconfig
 from kubenb.apiserver.store import Backend, Store
+from kubenb.client.client import Client
+from kubenb.client.inprocess import InProcessTransport
+from kubenb.runtime.clock import Clock, make_clock
+from kubenb.runtime.manager import Manager, SettleReport
+from kubenb.sim.node import node_object, node_status
+
+if TYPE_CHECKING:
+    from kubenb.sim.kubelet import Kubelets
 
 __all__ = ["Cluster"]
 
 
 class Cluster:
-    """An embedded cluster: store + API server (+ nodes). A context manager."""
+    """An embedded cluster: store + API server + control plane + nodes. A context manager.
+
+    ``speed`` is the cluster clock: 1 is real time, 10 ten times faster, ``"max"`` a virtual
+    clock that jumps ahead whenever nothing is left to do (deterministic with ``seed``).
+    ``controllers=False`` gives the bare apiserver with static Ready nodes; ``serve=False``
+    skips the HTTP server (Python access only).
+    """
 
     def __init__(self, *, nodes: int = 0, port: int = 0, host: str = "127.0.0.1",
                  kubeconfig: str | os.PathLike[str] | None = None, tls: bool = True,
                  state: str | os.PathLike[str] | None = None, token: str | None = None,
-                 history: int = 50_000) -> None:
+                 history: int = 50_000, speed: float | str = 1.0, controllers: bool = True,
+                 serve: bool = True, seed: int | None = None,
+                 clock: Clock | None = None) -> None:
+        if seed is not None:
+            meta.seed(seed)
+        self.clock = clock or make_clock(speed)
         self.registry = Registry()
         self.schemas = schemas()
         backend: Backend | None = None
@@ -40,27 +68,53 @@ class Cluster:
             from kubenb.apiserver.sqlite import SQLiteBackend
 
             backend = SQLiteBackend(state)
-        self.store = Store(self.registry, backend=backend, history=history)
+        self.store = Store(self.registry, backend=backend, history=history,
+                           clock=self.clock.datetime)
         self.endpoints = Endpoints(self.store, self.registry, self.schemas)
-        self.server = APIServer(self.endpoints, host=host, port=port, tls=tls, token=token)
+        self.server: APIServer | None = (
+            APIServer(self.endpoints, host=host, port=port, tls=tls, token=token)
+            if serve else None)
+        #: the in-process client every component of the control plane uses
+        self.client = Client(InProcessTransport(self.endpoints), field_manager="kubenb")
+        self.manager = Manager(self.client, self.clock)
+        self.kubelets: Kubelets | None = None
+        if controllers:
+            self._control_plane()
         self._kubeconfig_path = kubeconfig
         self.kubeconfig: str = ""
         self._nodes = nodes
         self.started = False
 
+    def _control_plane(self) -> None:
+        from kubenb.controllers import default_controllers
+        from kubenb.scheduler import Scheduler
+        from kubenb.sim.kubelet import Kubelets
+
+        for controller in default_controllers():
+            self.manager.add(controller)
+        self.scheduler = self.manager.add(Scheduler())
+        self.kubelets = Kubelets()
+        self.manager.add(self.kubelets)
+        self.endpoints.logs = self.kubelets.logs
+
     def start(self) -> Cluster:
         if self.started:
             return self
-        self.server.start()
-        self.kubeconfig = str(write_kubeconfig(self._kubeconfig_path, self.server))
+        if self.server is not None:
+            self.server.start()
+            self.kubeconfig = str(write_kubeconfig(self._kubeconfig_path, self.server))
         self._bootstrap()
+        if self.kubelets is not None:
+            self.manager.start()
         self.started = True
         return self
 
     def stop(self) -> None:
         if not self.started:
             return
-        self.server.stop()
+        self.manager.stop()
+        if self.server is not None:
+            self.server.stop()
         self.store.close()
         self.started = False
         if self._kubeconfig_path is None and self.kubeconfig:
@@ -75,15 +129,34 @@ class Cluster:
 
     @property
     def url(self) -> str:
+        assert self.server is not None, "Cluster(serve=False) has no URL"
         return self.server.url
 
     @property
     def token(self) -> str | None:
-        return self.server.token
+        return self.server.token if self.server is not None else None
 
     @property
     def ca_pem(self) -> bytes:
+        assert self.server is not None, "Cluster(serve=False) has no certificate"
         return self.server.ca_pem
+
+    # ------------------------------------------------------------------ control plane
+
+    def settle(self, timeout: float = 30.0) -> SettleReport:
+        """Run until nothing is left to do but background chores (or ``timeout`` wall
+        seconds); the report is true when converged and lists what is not."""
+        return self.manager.settle(timeout)
+
+    def advance(self, seconds: float, timeout: float = 60.0) -> SettleReport:
+        """On ``speed="max"``: let ``seconds`` of cluster time pass, then settle."""
+        return self.manager.advance(seconds, timeout)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold the control plane while several writes are made, then let it react to all."""
+        with self.manager.paused():
+            yield
 
     # ------------------------------------------------------------------ bootstrap
 
@@ -104,55 +177,22 @@ class Cluster:
             self.add_node(f"node-{i}", index=i)
 
     def add_node(self, name: str, *, index: int = 0, cpu: str = "4", memory: str = "16Gi",
-                 pods: str = "110", labels: dict[str, str] | None = None) -> dict[str, Any]:
-        """Register a Ready node with the given capacity (status written as a kubelet would)."""
+                 pods: str = "110", labels: dict[str, str] | None = None,
+                 taints: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Add a node. With the control plane it is a simulated kubelet that registers itself,
+        heartbeats and runs pods; without, a static Ready Node object."""
+        if self.kubelets is not None:
+            return self.kubelets.add_node(name, index=index, cpu=cpu, memory=memory, pods=pods,
+                                          labels=labels, taints=taints)
         nodes = self.registry.get("", "v1", "nodes")
         assert nodes is not None
         if self.store.exists(nodes, None, name):
             return self.store.get(nodes, None, name)
         opts = WriteOptions(field_manager="kubelet", validate=False)
-        node_labels = {
-            "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
-            "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name,
-            "kubernetes.io/os": "linux", **(labels or {}),
-        }
-        self.endpoints.create(nodes, None, {
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": node_labels,
-                         "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
-            "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
-        }, opts)
-        now = self.endpoints._now()
-        resources = {"cpu": cpu, "memory": memory, "pods": pods,
-                     "ephemeral-storage": "100Gi", "hugepages-2Mi": "0"}
-
-        def condition(ctype: str, status: str, reason: str, message: str) -> dict[str, str]:
-            return {"type": ctype, "status": status, "lastHeartbeatTime": now,
-                    "lastTransitionTime": now, "reason": reason, "message": message}
-
-        status = {
-            "capacity": resources, "allocatable": resources,
-            "conditions": [
-                condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                          "kubelet has sufficient memory available"),
-                condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
-                          "kubelet has no disk pressure"),
-                condition("PIDPressure", "False", "KubeletHasSufficientPID",
-                          "kubelet has sufficient PID available"),
-                condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-            ],
-            "addresses": [{"type": "InternalIP", "address": f"172.18.0.{index + 1}"},
-                          {"type": "Hostname", "address": name}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-            "nodeInfo": {
-                "machineID": f"{index:032x}", "systemUUID": f"{index:032x}",
-                "bootID": f"{index:032x}", "kernelVersion": "6.1.0-kubenb",
-                "osImage": "kubenb simulated node", "containerRuntimeVersion": "kubenb://0.1.0",
-                "kubeletVersion": f"v{KUBERNETES_VERSION}",
-                "kubeProxyVersion": f"v{KUBERNETES_VERSION}",
-                "operatingSystem": "linux", "architecture": "amd64",
-            },
-        }
+        self.endpoints.create(nodes, None, node_object(name, index=index, labels=labels,
+                                                       taints=taints), opts)
         return self.endpoints.replace(nodes, None, name, {
-            "apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "status": status,
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+            "status": node_status(name, index=index, now=self.endpoints._now(), cpu=cpu,
+                                  memory=memory, pods=pods),
         }, opts, subresource="status")

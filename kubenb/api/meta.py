@@ -10,7 +10,6 @@ import datetime
 import functools
 import random
 import re
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from kubenb.api.errors import Cause
 
 __all__ = [
     "generate_name",
+    "seed",
     "new_uid",
     "now_rfc3339",
     "validate_dns1035_label",
@@ -174,6 +174,14 @@ def validate_annotations(annotations: Any, field: str = "metadata.annotations") 
 
 
 _uid_random = random.Random()  # seeded from os.urandom
+_name_random = random.Random()  # generateName suffixes (math/rand in Kubernetes too)
+
+
+def seed(value: int | None) -> None:
+    """Make uids and generated names repeatable (a virtual-clock run that must be deterministic);
+    ``None`` goes back to seeds from the operating system."""
+    _uid_random.seed(value)
+    _name_random.seed(None if value is None else value + 1)
 
 
 def new_uid() -> str:
@@ -189,7 +197,7 @@ def new_uid() -> str:
 def generate_name(base: str) -> str:
     """``generateName`` + 5 random characters, truncating the base as Kubernetes does."""
     base = base[: 63 - 5] if len(base) > 63 - 5 else base
-    return base + "".join(secrets.choice(_ALPHANUMS) for _ in range(5))
+    return base + "".join(_name_random.choices(_ALPHANUMS, k=5))
 
 
 _last_stamp: tuple[int, str] = (0, "")

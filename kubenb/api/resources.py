@@ -17,7 +17,10 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["BUILTIN", "Registry", "ResourceType", "StorageKey"]
+__all__ = ["BUILTIN", "KUBERNETES_VERSION", "Registry", "ResourceType", "StorageKey"]
+
+#: The Kubernetes release whose API (kinds, schemas, behaviour) kubenb follows.
+KUBERNETES_VERSION = "1.37.0"
 
 StorageKey = tuple[str, str]  # (group, plural)
 

@@ -266,7 +266,10 @@ class Endpoints:
         """The strategy's PrepareForUpdate: what a write to this (sub)resource may change."""
         if subresource == "status":
             status = new.get("status")
+            rv = (new.get("metadata") or {}).get("resourceVersion")
             new = copy.deepcopy(old)
+            if rv:  # the optimistic-concurrency guard still applies to status writes
+                new["metadata"]["resourceVersion"] = rv
             if status is None:
                 new.pop("status", None)
             else:

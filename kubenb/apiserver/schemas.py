@@ -20,9 +20,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from kubenb.api.resources import KUBERNETES_VERSION
+
 __all__ = ["KUBERNETES_VERSION", "SchemaSet", "schemas"]
 
-KUBERNETES_VERSION = "1.37.0"
 
 Schema = dict[str, Any]
 

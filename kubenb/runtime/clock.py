@@ -1,0 +1,220 @@
+"""The cluster clock: one notion of "now" for the store, the controllers and the simulated nodes.
+
+Kubernetes is full of durations (image pulls, readiness delays, back-offs, grace periods, lease
+timeouts, progress deadlines). A learner wants to see them at the pace of a real cluster, or ten
+times faster; a test wants a scenario of ten simulated minutes to run in a fraction of a second
+and to give the same result every time. So every component asks this clock, never ``time``:
+
+- :class:`RealClock` is wall time scaled by ``speed`` (``kubenb serve --speed 10``).
+- :class:`VirtualClock` is the ``max`` speed: time stands still while there is work, and jumps to
+  the next timer as soon as the engine is idle. It follows wall time only when nothing but
+  *background* timers are pending (lease heartbeats, periodic monitors, cron schedules: things
+  that recur forever), so an idle cluster neither spins nor freezes.
+
+Timers are kept here, in one heap ordered by (due time, sequence number), which is what makes a
+virtual-clock run deterministic. The engine (:mod:`kubenb.runtime.manager`) pops and runs them
+in its own thread; ``call_later`` is safe from any thread.
+"""
+
+from __future__ import annotations
+
+import datetime
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["Clock", "RealClock", "Timer", "VirtualClock", "make_clock"]
+
+#: Where a virtual clock starts when nothing else is said (wall time is used by default; a fixed
+#: epoch is what determinism tests pass).
+EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+class Timer:
+    """A pending call; ``cancel()`` makes it a no-op."""
+
+    __slots__ = ("background", "callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], None], background: bool) -> None:
+        self.when = when
+        self.callback = callback
+        self.background = background
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """Cluster time in seconds since the Unix epoch, and the timers that wait on it."""
+
+    virtual = False
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._foreground = 0  # live foreground timers in the heap
+        #: called (from any thread) when a timer is added, so a sleeping engine can wake up
+        self.on_timer_added: Callable[[], None] | None = None
+
+    # -- time
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def datetime(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.now(), datetime.UTC)
+
+    def real_delay(self, seconds: float) -> float:
+        """How long, in wall seconds, ``seconds`` of cluster time take (for sleeping)."""
+        raise NotImplementedError
+
+    # -- timers
+    def call_at(self, when: float, callback: Callable[[], None], *,
+                background: bool = False) -> Timer:
+        timer = Timer(when, callback, background)
+        with self._lock:
+            heapq.heappush(self._heap, (when, next(self._seq), timer))
+            if not background:
+                self._foreground += 1
+        if self.on_timer_added is not None:
+            self.on_timer_added()
+        return timer
+
+    def call_later(self, delay: float, callback: Callable[[], None], *,
+                   background: bool = False) -> Timer:
+        return self.call_at(self.now() + max(0.0, delay), callback, background=background)
+
+    def _drop_cancelled(self) -> None:
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            _, _, timer = heapq.heappop(heap)
+            if not timer.background:
+                self._foreground -= 1
+
+    def next_due(self) -> float | None:
+        """When the earliest live timer is due, or None."""
+        with self._lock:
+            self._drop_cancelled()
+            return self._heap[0][0] if self._heap else None
+
+    def has_foreground(self) -> bool:
+        """Whether a timer that is part of converging (not a periodic chore) is pending."""
+        with self._lock:
+            self._drop_cancelled()
+            if self._foreground and all(t.cancelled or t.background for _, _, t in self._heap):
+                self._foreground = 0  # only cancelled foreground timers were left
+            return self._foreground > 0
+
+    def pop_due(self) -> Timer | None:
+        """The earliest timer if it is due now, removed from the heap."""
+        now = self.now()
+        with self._lock:
+            self._drop_cancelled()
+            if not self._heap or self._heap[0][0] > now:
+                return None
+            _, _, timer = heapq.heappop(self._heap)
+            if not timer.background:
+                self._foreground -= 1
+            return timer
+
+    def advance_to_next(self) -> bool:
+        """On a virtual clock, jump to the next timer; False when time is real."""
+        return False
+
+    def advance(self, seconds: float) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot be advanced by hand")
+
+
+class RealClock(Clock):
+    """Wall time, ``speed`` times faster (it starts at the wall time of its creation)."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        super().__init__()
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self.speed = speed
+        self._wall0 = time.time()
+        self._mono0 = time.monotonic()
+
+    def now(self) -> float:
+        return self._wall0 + (time.monotonic() - self._mono0) * self.speed
+
+    def real_delay(self, seconds: float) -> float:
+        return max(0.0, seconds) / self.speed
+
+
+class VirtualClock(Clock):
+    """The ``max`` speed: jumps to the next timer whenever the engine is idle.
+
+    While only background timers are pending the clock follows wall time at 1x, so heartbeats
+    keep an idle cluster looking alive without burning a core.
+    """
+
+    virtual = True
+
+    def __init__(self, start: float | datetime.datetime | None = None) -> None:
+        super().__init__()
+        if start is None:
+            start = time.time()
+        elif isinstance(start, datetime.datetime):
+            start = start.timestamp()
+        self._now = float(start)
+        self._idle_since: tuple[float, float] | None = None  # (virtual, wall) when idling began
+
+    def now(self) -> float:
+        with self._lock:
+            if self._idle_since is not None:
+                virtual, wall = self._idle_since
+                return max(self._now, virtual + (time.monotonic() - wall))
+            return self._now
+
+    def real_delay(self, seconds: float) -> float:
+        return max(0.0, seconds)
+
+    def idle(self, idling: bool) -> None:
+        """The engine says whether it is waiting with only background timers pending."""
+        with self._lock:
+            if idling and self._idle_since is None:
+                self._idle_since = (self._now, time.monotonic())
+            elif not idling and self._idle_since is not None:
+                virtual, wall = self._idle_since
+                self._now = max(self._now, virtual + (time.monotonic() - wall))
+                self._idle_since = None
+
+    def advance_to_next(self) -> bool:
+        with self._lock:
+            self._drop_cancelled()
+            if not self._heap:
+                return False
+            self._now = max(self._now, self._heap[0][0])
+            return True
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by hand (the engine then runs every timer that came due)."""
+        with self._lock:
+            self._now += max(0.0, seconds)
+
+    def set(self, when: float) -> None:
+        with self._lock:
+            self._now = max(self._now, when)
+
+
+def make_clock(speed: float | str | None = None, *,
+               start: float | datetime.datetime | None = None) -> Clock:
+    """``"max"`` gives a :class:`VirtualClock`; a number (default 1) a :class:`RealClock`."""
+    if speed is None:
+        return RealClock(1.0)
+    if isinstance(speed, str):
+        if speed.strip().lower() == "max":
+            return VirtualClock(start)
+        try:
+            speed = float(speed)
+        except ValueError:
+            raise ValueError(f"speed must be a positive number or 'max', got {speed!r}") from None
+    return RealClock(float(speed))
+
+
+

@@ -1,0 +1,233 @@
+"""Informers: a local, indexed cache of one resource, kept current by a watch.
+
+As in client-go's ``tools/cache``: list, then watch from the list's resourceVersion; a cache keyed
+by ``(namespace, name)``; indexes (by owner, by node...) for the lookups controllers do all the
+time; handlers that only enqueue keys. One informer per resource is shared by every controller
+(the shared informer factory), so a pod is parsed once per version however many controllers look
+at it.
+
+The watch delivers into an inbox from whichever thread wrote; the engine drains inboxes in its own
+thread before every reconcile, so a controller always sees its own earlier writes (which is what
+client-go needs "expectations" for). A watch that expires (``410 Gone`` over HTTP) is answered by
+a re-list whose differences with the cache are replayed as events.
+
+Cached objects are shared and must not be changed; ``managedFields`` are dropped on the way in
+(client-go's transform hook is used for the same), since no controller reads them and they are a
+large part of an object.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from kubenb.api.resources import ResourceType
+from kubenb.client.client import Client, WatchHandle
+
+__all__ = ["Handler", "Informer", "Key", "by_controller_owner", "by_node", "key_of"]
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+Key = tuple[str, str]  # (namespace, name); namespace "" when cluster-scoped
+IndexFunc = Callable[[Obj], Iterable[str]]
+
+
+def key_of(obj: Obj) -> Key:
+    meta = obj["metadata"]
+    return (meta.get("namespace") or "", meta["name"])
+
+
+def by_controller_owner(obj: Obj) -> Iterable[str]:
+    """Index value: the uid of the object's controlling owner."""
+    for ref in obj["metadata"].get("ownerReferences") or ():
+        if ref.get("controller"):
+            return (ref["uid"],)
+    return ()
+
+
+def by_owner(obj: Obj) -> Iterable[str]:
+    """Index value: the uid of every owner (what the garbage collector follows)."""
+    return tuple(ref["uid"] for ref in obj["metadata"].get("ownerReferences") or ())
+
+
+def by_node(obj: Obj) -> Iterable[str]:
+    node = (obj.get("spec") or {}).get("nodeName")
+    return (node,) if node else ()
+
+
+def by_namespace(obj: Obj) -> Iterable[str]:
+    return (obj["metadata"].get("namespace") or "",)
+
+
+def _strip(obj: Obj) -> Obj:
+    obj["metadata"].pop("managedFields", None)
+    return obj
+
+
+class Handler:
+    """Callbacks for cache changes; each should only enqueue work."""
+
+    def __init__(self, on_add: Callable[[Obj], None] | None = None,
+                 on_update: Callable[[Obj, Obj], None] | None = None,
+                 on_delete: Callable[[Obj], None] | None = None) -> None:
+        self.on_add = on_add
+        self.on_update = on_update
+        self.on_delete = on_delete
+
+
+class Informer:
+    """The cache of one resource (optionally one namespace) and its watch."""
+
+    def __init__(self, client: Client, rt: ResourceType, *, namespace: str | None = None,
+                 wakeup: Callable[[], None] | None = None,
+                 transform: Callable[[Obj], Obj] = _strip) -> None:
+        self.client = client
+        self.rt = rt
+        self.namespace = namespace
+        self.transform = transform
+        self._wakeup = wakeup
+        self._cache: dict[Key, Obj] = {}
+        self._indexers: dict[str, IndexFunc] = {}
+        self._indexes: dict[str, dict[str, set[Key]]] = {}
+        self._handlers: list[Handler] = []
+        self._inbox: deque[tuple[str, bytes]] = deque()
+        self._watch: WatchHandle | None = None
+        self._lock = threading.Lock()
+        self.resource_version = ""
+        self.started = False
+
+    # -- set-up
+    def add_index(self, name: str, fn: IndexFunc) -> None:
+        if name in self._indexers:
+            return
+        self._indexers[name] = fn
+        index: dict[str, set[Key]] = {}
+        for key, obj in self._cache.items():
+            for value in fn(obj):
+                index.setdefault(value, set()).add(key)
+        self._indexes[name] = index
+
+    def add_handler(self, handler: Handler) -> None:
+        """Register callbacks; objects already cached are replayed to ``on_add``."""
+        self._handlers.append(handler)
+        if handler.on_add is not None:
+            for obj in list(self._cache.values()):
+                handler.on_add(obj)
+
+    def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        self._start_watch("")
+
+    def _start_watch(self, resource_version: str) -> None:
+        self._watch, rv = self.client.watch(self.rt, self._deliver, namespace=self.namespace,
+                                            resource_version=resource_version)
+        self.resource_version = rv
+
+    def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+
+    def _deliver(self, etype: str, raw: bytes) -> None:
+        self._inbox.append((etype, raw))  # deque.append is atomic; the engine drains
+        if self._wakeup is not None:
+            self._wakeup()
+
+    # -- engine side
+    def pending(self) -> bool:
+        return bool(self._inbox)
+
+    def drain(self) -> int:
+        """Apply queued watch events to the cache and call the handlers; returns how many."""
+        n = 0
+        inbox = self._inbox
+        while inbox:
+            etype, raw = inbox.popleft()
+            n += 1
+            if etype == "GONE":
+                self._relist()
+                continue
+            obj = self.transform(orjson.loads(raw))
+            key = key_of(obj)
+            if etype == "DELETED":
+                old = self._cache.pop(key, None)
+                if old is not None:
+                    self._unindex(key, old)
+                for h in self._handlers:
+                    if h.on_delete is not None:
+                        h.on_delete(obj)
+                continue
+            old = self._cache.get(key)
+            self._cache[key] = obj
+            if old is not None:
+                self._unindex(key, old)
+            self._index(key, obj)
+            self.resource_version = obj["metadata"].get("resourceVersion", "")
+            for h in self._handlers:
+                if old is None:
+                    if h.on_add is not None:
+                        h.on_add(obj)
+                elif h.on_update is not None:
+                    h.on_update(old, obj)
+        return n
+
+    def _relist(self) -> None:
+        """The watch expired: list again, replay the differences, watch from the list."""
+        self.stop()
+        listed = self.client.list(self.rt, self.namespace)
+        fresh = {key_of(o): self.transform(o) for o in listed.items}
+        for key in [k for k in self._cache if k not in fresh]:
+            self._inbox.appendleft(("DELETED", orjson.dumps(self._cache[key])))
+        for obj in fresh.values():
+            old = self._cache.get(key_of(obj))
+            if old is None or old["metadata"].get("resourceVersion") != \
+                    obj["metadata"].get("resourceVersion"):
+                self._inbox.append(("MODIFIED" if old else "ADDED", orjson.dumps(obj)))
+        self._start_watch(listed.resource_version)
+
+    def _index(self, key: Key, obj: Obj) -> None:
+        for name, fn in self._indexers.items():
+            index = self._indexes[name]
+            for value in fn(obj):
+                index.setdefault(value, set()).add(key)
+
+    def _unindex(self, key: Key, obj: Obj) -> None:
+        for name, fn in self._indexers.items():
+            index = self._indexes[name]
+            for value in fn(obj):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+
+    # -- reads (engine thread)
+    def get(self, name: str, namespace: str | None = None) -> Obj | None:
+        return self._cache.get((namespace or "", name) if self.rt.namespaced else ("", name))
+
+    def list(self, namespace: str | None = None) -> list[Obj]:
+        if namespace is None:
+            return list(self._cache.values())
+        return [o for k, o in self._cache.items() if k[0] == namespace]
+
+    def by_index(self, index: str, value: str) -> list[Obj]:
+        keys = self._indexes[index].get(value, ())
+        cache = self._cache
+        return [cache[k] for k in sorted(keys)]
+
+    def index_values(self, index: str) -> Iterator[str]:
+        return iter(list(self._indexes[index]))
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def __iter__(self) -> Iterator[Obj]:
+        return iter(list(self._cache.values()))

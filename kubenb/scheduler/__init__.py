@@ -1,0 +1,5 @@
+"""kube-scheduler: filter and score nodes for each pending pod, then bind it."""
+
+from kubenb.scheduler.scheduler import Scheduler
+
+__all__ = ["Scheduler"]

@@ -1,0 +1,1 @@
+"""The simulated data plane: nodes whose kubelets run pods without containers."""
