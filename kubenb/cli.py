@@ -19,7 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve", help="run the embedded cluster in the foreground",
         description=(
-            "Run the embedded Kubernetes API server in the foreground. It listens on 127.0.0.1 "
+            "Run the embedded Kubernetes cluster in the foreground: the API server, the "
+            "controllers, the scheduler and simulated nodes whose kubelets run pods without "
+            "containers. The API server listens on 127.0.0.1 "
             "over HTTPS with a CA and certificate made at start and a random bearer token, "
             "writes a kubeconfig (context 'kubenb') that kubectl and the official clients use "
             "unchanged, prints one line containing 'ready' and the kubeconfig path once it "
@@ -34,7 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--kubeconfig", default=None,
                        help="where to write the kubeconfig (default: ./kubenb.kubeconfig)")
     serve.add_argument("--nodes", type=int, default=0,
-                       help="create N Ready Node objects named node-1..node-N (default 0)")
+                       help="start N simulated nodes named node-1..node-N (default 0)")
+    serve.add_argument("--speed", default="1",
+                       help="cluster clock: 1 is real time, 10 ten times faster, 'max' a virtual "
+                            "clock that jumps ahead whenever nothing is left to do (default 1)")
+    serve.add_argument("--no-controllers", action="store_true",
+                       help="serve the API only: no controllers, scheduler or kubelets; nodes "
+                            "are static Ready objects")
     serve.add_argument("--state", default=None,
                        help="SQLite file that keeps the cluster state across restarts "
                             "(default: in memory only)")
@@ -58,6 +66,13 @@ def _serve(args: argparse.Namespace) -> int:
     if args.nodes < 0:
         print("kubenb serve: --nodes must be >= 0", file=sys.stderr)
         return 2
+    from kubenb.runtime.clock import make_clock
+
+    try:
+        clock = make_clock(args.speed)
+    except ValueError as exc:
+        print(f"kubenb serve: --speed: {exc}", file=sys.stderr)
+        return 2
     kubeconfig = args.kubeconfig or os.path.join(os.getcwd(), "kubenb.kubeconfig")
     stop = threading.Event()
 
@@ -69,7 +84,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         cluster = Cluster(nodes=args.nodes, port=args.port, host=args.host,
                           kubeconfig=kubeconfig, tls=not args.insecure_http, state=args.state,
-                          token=args.token)
+                          token=args.token, clock=clock,
+                          controllers=not args.no_controllers)
         cluster.start()
     except (OSError, RuntimeError) as exc:
         print(f"kubenb serve: {exc}", file=sys.stderr)

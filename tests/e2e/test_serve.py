@@ -73,7 +73,8 @@ def test_state_survives_restart(tmp_path: Path) -> None:
 def test_help_documents_every_flag() -> None:
     out = subprocess.run([sys.executable, "-m", "kubenb", "serve", "--help"],
                          capture_output=True, text=True, check=True).stdout
-    for flag in ("--port", "--kubeconfig", "--nodes", "--state", "--insecure-http", "--host"):
+    for flag in ("--port", "--kubeconfig", "--nodes", "--state", "--insecure-http", "--host",
+                 "--speed", "--no-controllers"):
         assert flag in out
 
 
@@ -89,3 +90,10 @@ def test_insecure_http_for_debugging(tmp_path: Path) -> None:
         assert "namespace/default" in out
     finally:
         assert stop(proc) == 0
+
+
+def test_bad_speed_is_refused_with_a_readable_message() -> None:
+    proc = subprocess.run([sys.executable, "-m", "kubenb", "serve", "--speed", "fast"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "--speed: speed must be a positive number or 'max', got 'fast'" in proc.stderr
