@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 import yaml
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from kubenb.api import errors
 from kubenb.api.resources import ResourceType
@@ -51,13 +52,19 @@ _JSON = "application/json"
 _PROTOBUF = "application/vnd.kubernetes.protobuf"
 _PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: what ``request.query`` is when the URL has no query string, without parsing one per request
+_NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
+#: resource paths remembered by _dispatch (cleared when full: names make the set unbounded)
+_ROUTE_CACHE_SIZE = 4096
+_JSON_HEADERS: Mapping[str, str] = {"Content-Type": _JSON}
 
 
 def _json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
                    ) -> web.Response:
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    # a ready header dict: content_type= would parse and rebuild the header on every response
-    out_headers = {**headers, "Content-Type": _JSON} if headers else {"Content-Type": _JSON}
+    # a ready header mapping: content_type= would parse and rebuild the header on every
+    # response (aiohttp copies the mapping into its own multidict, so one shared dict is safe)
+    out_headers = {**headers, "Content-Type": _JSON} if headers else _JSON_HEADERS
     return web.Response(body=raw, status=status, headers=out_headers)
 
 
@@ -102,6 +109,8 @@ class APIServerApp:
         self.max_body = max_body
         self.loop_thread: int | None = None
         self._watch_queues: set[asyncio.Queue[Any]] = set()
+        #: path -> what it names, up to the registry lookup (see _dispatch)
+        self._routes: dict[str, tuple[str, str, list[str]]] = {}
 
     async def close(self) -> None:
         """End every open watch stream cleanly (the server is shutting down)."""
@@ -137,6 +146,9 @@ class APIServerApp:
             return _error(errors.InternalError(f"Internal error occurred: {exc!r}"))
 
     async def _dispatch(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
+        route = self._routes.get(path)
+        if route is not None:  # a resource path seen before: skip the splitting and the checks
+            return await self._serve(request, self._parse_resource_path(*route))
         parts = path.strip("/").split("/") if path != "/" else []
         if "%" in path:
             parts = [urllib.parse.unquote(p) for p in parts]
@@ -176,6 +188,12 @@ class APIServerApp:
                 raise errors.NotFound("the server could not find the requested resource")
             return _json_response(doc)
         req = self._parse_resource_path(group, version, rest)
+        # only a path that resolved is remembered; the registry lookup is redone every time,
+        # so a resource type that comes or goes with a CRD is seen at once
+        routes = self._routes
+        if len(routes) >= _ROUTE_CACHE_SIZE:
+            routes.clear()
+        routes[path] = (group, version, rest)
         return await self._serve(request, req)
 
     def _parse_resource_path(self, group: str, version: str, rest: list[str]) -> _Request:
@@ -204,7 +222,7 @@ class APIServerApp:
 
     async def _serve(self, request: web.BaseRequest, req: _Request) -> web.StreamResponse:
         method = request.method
-        q = request.query
+        q = request.query if request.query_string else _NO_QUERY
         rt = req.rt
         ep = self.endpoints
         if method == "GET":
@@ -321,8 +339,8 @@ class APIServerApp:
 
     def _decode(self, raw: bytes, content_type: str, *, yaml_ok: bool = True,
                 rt: ResourceType | None = None, proto: tuple[str, str] | None = None) -> Any:
-        ctype = content_type.split(";")[0].strip().lower()
-        if not raw.strip():
+        ctype = _JSON if content_type == _JSON else content_type.split(";")[0].strip().lower()
+        if not raw or raw.isspace():  # what `not raw.strip()` says, without copying the body
             raise errors.BadRequest("the body of the request is empty")
         if ctype == _PROTOBUF:
             # client-go's typed clients always send built-in kinds as protobuf
@@ -362,6 +380,8 @@ class APIServerApp:
                             rt=rt, proto=proto)
 
     def _write_options(self, request: web.BaseRequest) -> WriteOptions:
+        if not request.query_string:  # the usual write: every option at its default
+            return WriteOptions(user_agent=request.headers.get("User-Agent", ""))
         q = request.query
         validation = q.get("fieldValidation") or "Warn"
         if validation not in ("Strict", "Warn", "Ignore"):
@@ -385,7 +405,7 @@ class APIServerApp:
 
     def _object_response(self, request: web.BaseRequest, rt: ResourceType, obj: Any,
                          status: int = 200, opts: WriteOptions | None = None) -> web.Response:
-        headers = self._warning_headers(opts)
+        headers = self._warning_headers(opts) if opts is not None and opts.warnings else None
         form = _negotiate(request)
         if form == "Table" and obj.get("kind") != "Status":
             table = printers.table(group=rt.group, kind=rt.kind, objects=[obj],
@@ -661,6 +681,8 @@ def _with(q: Mapping[str, str], **extra: str) -> dict[str, str]:
 def _negotiate(request: web.BaseRequest) -> str:
     """``Table``, ``PartialObjectMetadata`` or ``json`` from the Accept header."""
     accept = request.headers.get("Accept", "")
+    if not accept or accept == _JSON or accept == "*/*":
+        return "json"
     if "as=Table" in accept:
         return "Table"
     if "as=PartialObjectMetadata" in accept:

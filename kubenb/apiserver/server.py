@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import os
 import secrets
 import ssl
@@ -30,6 +31,25 @@ from kubenb.apiserver.endpoints import Endpoints
 from kubenb.apiserver.http import APIServerApp, build_server
 
 __all__ = ["APIServer", "write_kubeconfig"]
+
+#: the cycle collector's first threshold while a server runs (Python's default is 700)
+GC_GEN0_THRESHOLD = 10_000
+
+
+def _raise_gc_threshold() -> None:
+    """Collect the youngest generation after 10,000 net new containers instead of 700.
+
+    Every create leaves a few containers alive (the stored entry, its watch event, the
+    informers' copies), so at thousands of creates a second the collector ran hundreds of
+    times a second, rescanning what was still young each time and promoting it towards the
+    full collections: measured in bench/creates.py's server, 250 young collections in 6 s
+    and a tenth of the loop's time in the collector. Nothing here depends on cycles being
+    freed sooner, and a threshold someone already raised (the notebook's own tuning) is
+    left as it is. The setting is the process's, like everything about ``gc``.
+    """
+    gen0, gen1, gen2 = gc.get_threshold()
+    if 0 < gen0 < GC_GEN0_THRESHOLD:
+        gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -81,6 +101,7 @@ class APIServer:
     def start(self) -> None:
         if self._thread is not None:
             return
+        _raise_gc_threshold()
         self._thread = threading.Thread(target=self._run, name="kubenb-apiserver", daemon=True)
         self._thread.start()
         self._ready.wait()

@@ -52,21 +52,30 @@ def _set_to_fields(paths: Iterable[Path]) -> dict[str, Any]:
 
 def _trie_to_fields(trie: dict[str, Any]) -> dict[str, Any]:
     """Encode a set given as a trie (see _trie) as FieldsV1."""
+    return _emit(trie)
 
-    def emit(node: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+
+def _emit(node: dict[str, Any]) -> dict[str, Any]:
+    """One trie node as FieldsV1: ``"."`` only on members with children, children sorted."""
+    if "." in node:
+        if len(node) == 1:
+            return {}
+        out: dict[str, Any] = {".": {}}
         children = [k for k in node if k != "."]
-        if not children:
-            return out
-        if "." in node:
-            out["."] = {}
-        if len(children) > 1:
+    else:
+        if not node:
+            return {}
+        out = {}
+        children = list(node)
+    if len(children) > 1:
+        # Field tokens ("f:name") in plain string order are in _token_order already; when the
+        # sorted ends are both fields, so is everything between them.
+        children.sort()
+        if children[0][0] != "f" or children[-1][0] != "f":
             children.sort(key=_token_order)
-        for tok in children:
-            out[tok] = emit(node[tok])
-        return out
-
-    return emit(trie)
+    for tok in children:
+        out[tok] = _emit(node[tok])
+    return out
 
 
 def _fields_to_set(fields: Any) -> set[Path]:

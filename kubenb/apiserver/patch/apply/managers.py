@@ -34,11 +34,13 @@ _ANCIENT_CHANGES = "ancient-changes"
 
 
 @functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=256)
 def manager_from_user_agent(user_agent: str | None) -> str:
     """The field manager the apiserver derives when a request names none: the User-Agent up to
     the first ``/``, without unprintable characters, cut to 128 bytes
     (``kubectl/v1.37.0 (linux/amd64)`` → ``kubectl``, ``OpenAPI-Generator/33.1.0/python`` →
-    ``OpenAPI-Generator``). An empty result is recorded as ``unknown``."""
+    ``OpenAPI-Generator``). An empty result is recorded as ``unknown``. Cached: every write
+    without a fieldManager asks, and a client sends the same User-Agent each time."""
     head = (user_agent or "").split("/", 1)[0]
     out: list[str] = []
     size = 0

@@ -214,6 +214,10 @@ def record_update(
     root, zero = _root_type(schema, schemas)
     ignore = _ignored_paths(root, subresource, reset_fields)
     now = _canonical_now(now)
+    if old is None and fast and _managed_fields_of(new) is None:
+        # what _live_or_new finds for a create that sends no managedFields: nothing
+        return _record_create(root, zero, _body(new), manager, api_version, now, subresource,
+                              ignore)
     managed = _live_or_new(old, new, is_subresource=subresource != "")
     if not managed.fields:
         if old is not None:
