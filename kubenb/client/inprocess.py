@@ -17,7 +17,7 @@ from kubenb.api.resources import ResourceType
 from kubenb.api.selectors import parse_field_selector, parse_label_selector
 from kubenb.apiserver.endpoints import Endpoints, WriteOptions
 from kubenb.apiserver.store import WatchEvent
-from kubenb.client.client import Deliver, ObjectList, WatchHandle
+from kubenb.client.client import Deliver, ObjectList, WatchHandle, deepcopy
 
 __all__ = ["InProcessTransport"]
 
@@ -73,7 +73,8 @@ class InProcessTransport:
             return self.endpoints.evict(namespace, name, obj, opts)
         if subresource:
             raise errors.MethodNotAllowed(f"create is not supported on {rt.plural}/{subresource}")
-        return self.endpoints.create(rt, namespace, obj, opts)
+        # the endpoints take the body over; the caller keeps its dict unchanged, as over HTTP
+        return self.endpoints.create(rt, namespace, deepcopy(obj), opts)
 
     def replace(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *,
                 manager: str, subresource: str = "", dry_run: bool = False) -> Obj:

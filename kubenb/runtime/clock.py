@@ -35,16 +35,26 @@ EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 class Timer:
     """A pending call; ``cancel()`` makes it a no-op."""
 
-    __slots__ = ("background", "callback", "cancelled", "when")
+    __slots__ = ("_clock", "background", "callback", "cancelled", "popped", "when")
 
-    def __init__(self, when: float, callback: Callable[[], None], background: bool) -> None:
+    def __init__(self, when: float, callback: Callable[[], None], background: bool,
+                 clock: Clock | None = None) -> None:
         self.when = when
         self.callback = callback
         self.background = background
         self.cancelled = False
+        self.popped = False
+        self._clock = clock
 
     def cancel(self) -> None:
-        self.cancelled = True
+        clock = self._clock
+        if clock is None:
+            self.cancelled = True
+            return
+        with clock._lock:
+            if not self.cancelled and not self.popped and not self.background:
+                clock._foreground -= 1  # a cancelled timer no longer keeps the engine busy
+            self.cancelled = True
 
 
 class Clock:
@@ -74,7 +84,7 @@ class Clock:
     # -- timers
     def call_at(self, when: float, callback: Callable[[], None], *,
                 background: bool = False) -> Timer:
-        timer = Timer(when, callback, background)
+        timer = Timer(when, callback, background, self)
         with self._lock:
             heapq.heappush(self._heap, (when, next(self._seq), timer))
             if not background:
@@ -90,9 +100,7 @@ class Clock:
     def _drop_cancelled(self) -> None:
         heap = self._heap
         while heap and heap[0][2].cancelled:
-            _, _, timer = heapq.heappop(heap)
-            if not timer.background:
-                self._foreground -= 1
+            heapq.heappop(heap)[2].popped = True  # counted out when it was cancelled
 
     def next_due(self) -> float | None:
         """When the earliest live timer is due, or None."""
@@ -103,9 +111,6 @@ class Clock:
     def has_foreground(self) -> bool:
         """Whether a timer that is part of converging (not a periodic chore) is pending."""
         with self._lock:
-            self._drop_cancelled()
-            if self._foreground and all(t.cancelled or t.background for _, _, t in self._heap):
-                self._foreground = 0  # only cancelled foreground timers were left
             return self._foreground > 0
 
     def pop_due(self) -> Timer | None:
@@ -116,6 +121,7 @@ class Clock:
             if not self._heap or self._heap[0][0] > now:
                 return None
             _, _, timer = heapq.heappop(self._heap)
+            timer.popped = True
             if not timer.background:
                 self._foreground -= 1
             return timer

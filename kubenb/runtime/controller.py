@@ -90,17 +90,26 @@ def enqueue_self(ctrl: Controller) -> Handler:
 
 
 def enqueue_owner(ctrl: Controller, owner_kind: str,
-                  also: Callable[[Obj], None] | None = None) -> Handler:
-    def owner(obj: Obj) -> None:
+                  also: Callable[[Obj], None] | None = None, *,
+                  defer_updates: bool = False) -> Handler:
+    """Reconcile the controlling owner of an object that changes. ``defer_updates``: updates
+    (not adds or deletes) reach the owner through :meth:`WorkQueue.add_deferred`, so a burst of
+    status changes of many owned objects costs one reconcile of the owner."""
+
+    def owner(obj: Obj, deferred: bool = False) -> None:
         meta = obj["metadata"]
         for ref in meta.get("ownerReferences") or ():
             if ref.get("controller") and ref.get("kind") == owner_kind:
-                ctrl.queue.add(Request(meta.get("namespace") or "", ref["name"]))
+                req = Request(meta.get("namespace") or "", ref["name"])
+                if deferred:
+                    ctrl.queue.add_deferred(req)
+                else:
+                    ctrl.queue.add(req)
         if also is not None:
             also(obj)
 
     def changed(old: Obj, new: Obj) -> None:
-        owner(new)
+        owner(new, defer_updates)
         if old["metadata"].get("ownerReferences") != new["metadata"].get("ownerReferences"):
             owner(old)
 

@@ -8,8 +8,10 @@ again bumps ``count`` and ``lastTimestamp`` of the existing Event instead of wri
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from kubenb.api import errors
@@ -30,20 +32,23 @@ _CORRELATION_CACHE = 4096
 class EventRecorder:
     """Records Events for one component (``deployment-controller``, ``kubelet``...)."""
 
-    def __init__(self, client: Client, clock: Clock, component: str, host: str = "") -> None:
+    def __init__(self, client: Client, clock: Clock, component: str, host: str = "",
+                 seq: Iterator[int] | None = None) -> None:
         self.client = client
         self.clock = clock
         self.component = component
         self.host = host
         self._seen: OrderedDict[tuple[str, ...], tuple[str, str, int]] = OrderedDict()
-        self._seq = 0
+        # share one sequence between the recorders of a cluster, so two components writing about
+        # one object in the same (virtual) nanosecond never pick the same Event name
+        self._seq = seq if seq is not None else itertools.count(1)
         #: every (type, reason, kind, namespace/name, message) recorded, in order, when set to a
         #: list (determinism tests compare two runs)
         self.journal: list[tuple[str, str, str, str, str]] | None = None
 
     def for_host(self, host: str) -> EventRecorder:
         """A recorder for the same component on another node (the kubelet's source.host)."""
-        other = EventRecorder(self.client, self.clock, self.component, host)
+        other = EventRecorder(self.client, self.clock, self.component, host, self._seq)
         other._seen = self._seen
         other.journal = self.journal
         return other
@@ -86,8 +91,7 @@ class EventRecorder:
                     return
                 except errors.NotFound:
                     del self._seen[key]
-            self._seq += 1
-            name = f"{involved['name']}.{int(now.timestamp() * 1e9) + self._seq:x}"
+            name = f"{involved['name']}.{int(now.timestamp() * 1e9) + next(self._seq):x}"
             event: Obj = {
                 "apiVersion": "v1", "kind": "Event",
                 "metadata": {"name": name, "namespace": namespace},

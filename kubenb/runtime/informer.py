@@ -94,7 +94,9 @@ class Informer:
         self._wakeup = wakeup
         self._cache: dict[Key, Obj] = {}
         self._indexers: dict[str, IndexFunc] = {}
-        self._indexes: dict[str, dict[str, set[Key]]] = {}
+        # index value -> keys, as an insertion-ordered dict: iteration order is then the order of
+        # events, which is deterministic, with no sort per lookup
+        self._indexes: dict[str, dict[str, dict[Key, None]]] = {}
         self._handlers: list[Handler] = []
         self._inbox: deque[tuple[str, bytes]] = deque()
         self._watch: WatchHandle | None = None
@@ -107,10 +109,10 @@ class Informer:
         if name in self._indexers:
             return
         self._indexers[name] = fn
-        index: dict[str, set[Key]] = {}
+        index: dict[str, dict[Key, None]] = {}
         for key, obj in self._cache.items():
             for value in fn(obj):
-                index.setdefault(value, set()).add(key)
+                index.setdefault(value, {})[key] = None
         self._indexes[name] = index
 
     def add_handler(self, handler: Handler) -> None:
@@ -197,7 +199,7 @@ class Informer:
         for name, fn in self._indexers.items():
             index = self._indexes[name]
             for value in fn(obj):
-                index.setdefault(value, set()).add(key)
+                index.setdefault(value, {})[key] = None
 
     def _unindex(self, key: Key, obj: Obj) -> None:
         for name, fn in self._indexers.items():
@@ -205,7 +207,7 @@ class Informer:
             for value in fn(obj):
                 keys = index.get(value)
                 if keys is not None:
-                    keys.discard(key)
+                    keys.pop(key, None)
                     if not keys:
                         del index[value]
 
@@ -219,9 +221,15 @@ class Informer:
         return [o for k, o in self._cache.items() if k[0] == namespace]
 
     def by_index(self, index: str, value: str) -> list[Obj]:
-        keys = self._indexes[index].get(value, ())
+        """Cached objects with ``value`` in ``index``, in the order they were first indexed."""
+        keys = self._indexes[index].get(value)
+        if not keys:
+            return []
         cache = self._cache
-        return [cache[k] for k in sorted(keys)]
+        return [cache[k] for k in keys]
+
+    def count_index(self, index: str, value: str) -> int:
+        return len(self._indexes[index].get(value) or ())
 
     def index_values(self, index: str) -> Iterator[str]:
         return iter(list(self._indexes[index]))

@@ -18,6 +18,7 @@ retried with per-key exponential back-off; it never stops the engine or other co
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -75,9 +76,11 @@ class Manager:
         self._stopping = False
         self._advance_to: float | None = None
         self._thread: threading.Thread | None = None
+        self._engine_ident = 0
         self._rr = 0
         self._report = SettleReport(idle=False)
         self._recorders: dict[str, EventRecorder] = {}
+        self._event_seq = itertools.count(1)
         #: recent reconcile failures: (controller, request, message); tests and magics read it
         self.failures: list[tuple[str, str, str]] = []
         self.reconciles = 0
@@ -106,7 +109,8 @@ class Manager:
     def recorder(self, component: str) -> EventRecorder:
         rec = self._recorders.get(component)
         if rec is None:
-            rec = self._recorders[component] = EventRecorder(self.client, self.clock, component)
+            rec = self._recorders[component] = EventRecorder(self.client, self.clock, component,
+                                                             seq=self._event_seq)
             rec.journal = self._journal
         return rec
 
@@ -149,6 +153,8 @@ class Manager:
         return self._thread is not None
 
     def wakeup(self) -> None:
+        if threading.get_ident() == self._engine_ident:
+            return  # the engine's own writes: it looks again after every step anyway
         with self._cond:
             self._kicks += 1
             self._cond.notify_all()
@@ -202,6 +208,7 @@ class Manager:
     # ------------------------------------------------------------------ engine
 
     def _run(self) -> None:
+        self._engine_ident = threading.get_ident()
         clock = self.clock
         virtual = isinstance(clock, VirtualClock)
         while True:
@@ -272,6 +279,10 @@ class Manager:
             self._rr = (self._rr + i + 1) % n
             self._reconcile(ctrl, req)
             return True
+        # nothing urgent is left at this instant: coalesced reactions get their turn
+        for ctrl in ctrls:
+            if ctrl.queue.promote():
+                did = True
         return did
 
     def _reconcile(self, ctrl: Controller, req: Request) -> None:

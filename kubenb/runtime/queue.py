@@ -58,6 +58,7 @@ class WorkQueue(Generic[K]):
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
         self._waiting: dict[K, Timer] = {}  # delayed adds, the earliest kept per key
+        self._deferred: dict[K, None] = {}  # coalesced adds, promoted when the engine is free
         self._lock = threading.Lock()
         self._on_ready = on_ready
         self.shutting_down = False
@@ -96,6 +97,30 @@ class WorkQueue(Generic[K]):
         if ready and self._on_ready is not None:
             self._on_ready()
 
+    def add_deferred(self, item: K) -> None:
+        """Add ``item`` once the engine has nothing more urgent to do (no cluster time passes).
+
+        For reactions to a flood of similar events (each pod of a ReplicaSet changing status):
+        they coalesce into one reconcile instead of one per event.
+        """
+        with self._lock:
+            if self.shutting_down or item in self._dirty:
+                return
+            self._deferred[item] = None
+        if self._on_ready is not None:
+            self._on_ready()
+
+    def promote(self) -> bool:
+        """Move deferred keys to the queue; True when there were any."""
+        with self._lock:
+            if not self._deferred:
+                return False
+            items = list(self._deferred)
+            self._deferred.clear()
+        for item in items:
+            self.add(item)
+        return True
+
     def add_after(self, item: K, delay: float, *, background: bool = False) -> None:
         """Add ``item`` once ``delay`` seconds of cluster time have passed."""
         if delay <= 0:
@@ -133,11 +158,11 @@ class WorkQueue(Generic[K]):
     def busy(self) -> bool:
         """Keys are waiting or being processed (delayed adds are the clock's business)."""
         with self._lock:
-            return bool(self._queue or self._processing)
+            return bool(self._queue or self._processing or self._deferred)
 
     def pending(self) -> list[K]:
         with self._lock:
-            return list(self._queue) + list(self._processing)
+            return list(self._queue) + list(self._processing) + list(self._deferred)
 
     def shut_down(self) -> None:
         with self._lock:
@@ -147,3 +172,4 @@ class WorkQueue(Generic[K]):
             self._waiting.clear()
             self._queue.clear()
             self._dirty.clear()
+            self._deferred.clear()

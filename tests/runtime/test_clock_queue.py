@@ -113,3 +113,20 @@ def test_shut_down_drops_everything() -> None:
     q.add("c")
     assert q.get() is None
     assert not clock.has_foreground()
+
+
+def test_cancelled_foreground_timers_never_hide_live_ones() -> None:
+    clock = VirtualClock(0.0)
+    clock.call_later(50, lambda: None, background=True)
+    stale = clock.call_later(5, lambda: None)
+    stale.cancel()
+    stale.cancel()  # twice is once
+    assert not clock.has_foreground()
+    live = clock.call_later(20, lambda: None)
+    assert clock.has_foreground()
+    clock.advance_to_next()  # jumps over the cancelled one to the live one
+    assert clock.now() == 20.0
+    assert clock.pop_due() is live
+    assert not clock.has_foreground()
+    live.cancel()  # cancelling a timer that already fired changes nothing
+    assert clock.call_later(1, lambda: None) and clock.has_foreground()
