@@ -36,6 +36,14 @@ Obj = dict[str, Any]
 
 #: at most this many creates or deletes per reconcile (kube-controller-manager's burstReplicas)
 BURST_REPLICAS = 500
+#: index of active pods that no controller owns, by namespace (candidates for adoption)
+ORPHANS = "orphans"
+
+
+def _orphan_namespace(pod: Obj) -> tuple[str, ...]:
+    if controller_ref(pod) is None and is_pod_active(pod):
+        return (pod["metadata"].get("namespace") or "",)
+    return ()
 
 
 class ReplicaSetController(Controller):
@@ -51,8 +59,12 @@ class ReplicaSetController(Controller):
         self.sets = mgr.informer(self.rt)
         self.pods = mgr.informer(PODS)
         self.pods.add_index("controller", by_controller_owner)
+        self.pods.add_index(ORPHANS, _orphan_namespace)
         self.sets.add_handler(enqueue_self(self))
-        self.pods.add_handler(enqueue_owner(self, self.kind, also=self._orphan))
+        # a pod's status changes reach its set coalesced: 500 pods becoming ready in one
+        # instant are one reconcile, not 500 (each of which counts every pod)
+        self.pods.add_handler(enqueue_owner(self, self.kind, also=self._orphan,
+                                            defer_updates=True))
 
     def _orphan(self, pod: Obj) -> None:
         """A pod with no controller may be adopted by any set whose selector matches it."""
@@ -98,10 +110,9 @@ def sync_replicas(ctrl: ReplicaSetController, rs: Obj) -> Result | None:
             _patch_owner(client, pod, [r for r in pod["metadata"]["ownerReferences"]
                                        if r.get("uid") != uid])
     if not deleting:
-        for pod in pods_inf.list(ns):
+        for pod in pods_inf.by_index(ORPHANS, ns):
             pm = pod["metadata"]
-            if controller_ref(pod) is None and is_pod_active(pod) and sel.matches(
-                    pm.get("labels")):
+            if sel.matches(pm.get("labels")):
                 ref = {"apiVersion": rs["apiVersion"], "kind": rs["kind"], "name": meta["name"],
                        "uid": uid, "controller": True, "blockOwnerDeletion": True}
                 if _patch_owner(client, pod, [*(pm.get("ownerReferences") or ()), ref]):
