@@ -1,32 +1,107 @@
 """Simulated kubelets: one per node, all driven by one controller on the engine thread.
 
 A kubelet registers its Node (capacity, conditions, addresses), renews its Lease in
-``kube-node-lease`` every 10 seconds of cluster time (background timers: they recur forever, so
-they do not keep ``settle`` from returning), and runs the pods bound to its node.
+``kube-node-lease`` every 10 seconds of cluster time and re-posts its node status every 5 minutes
+(background timers: they recur forever, so they do not keep ``settle`` from returning), and runs
+the pods bound to its node, as the real one does:
+
+- **admission**: a sandbox with an IP from the node's ``podCIDR``; the first status (Pending,
+  ContainerCreating, host and pod IPs, conditions);
+- **containers**, init containers first and in order, then the others one after another: image
+  pull (``Pulling``/``Pulled``, or "already present" for ``IfNotPresent``), create, start, each a
+  configurable stage on the cluster clock; then the program runs (:mod:`kubenb.sim.containers`:
+  ``sleep 10`` exits after ten seconds, nginx serves until stopped);
+- **probes**: startup, readiness (passing after ``initialDelaySeconds`` unless told otherwise) and
+  liveness (a failure restarts the container), with readiness gates;
+- **restarts** per ``restartPolicy`` with the CrashLoopBackOff back-off (10 s doubling to 5 min,
+  reset after 10 minutes of running), ``ErrImagePull``/``ImagePullBackOff`` for images the
+  simulated registry does not have;
+- **graceful termination**: a pod deleted with a grace period has its containers stopped
+  (``Killing``), gets its terminal phase, then is deleted for good.
+
+Status is written the way the kubelet's status manager does it: only when it changed, merged
+from the kubelet's own state and the pod's conditions owned by others, so a pod costs about two
+writes on its way to Running. All state is in compact per-pod records indexed by node; the pods
+informer is indexed by node too, so nothing scans all pods.
+
+Behaviour can be tuned per pod with annotations (see ``docs/simulation.md``) and disturbed with
+:class:`kubenb.sim.faults.Faults`.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
-from collections.abc import Mapping
+import datetime
+import fnmatch
+import hashlib
+import ipaddress
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubenb.api import errors
-from kubenb.api.kinds import LEASES, NODES, PODS
+from kubenb.api.kinds import CONFIGMAPS, LEASES, NODES, PODS, SECRETS
 from kubenb.api.meta import now_rfc3339_micro
 from kubenb.client.client import PatchType
 from kubenb.runtime.clock import Timer
 from kubenb.runtime.controller import Controller, Request, Result
+from kubenb.runtime.events import EventRecorder
+from kubenb.runtime.informer import Handler, by_node
 from kubenb.runtime.manager import Manager
-from kubenb.sim.node import node_object, node_status
+from kubenb.sim import containers as progs
+from kubenb.sim.images import ImageRef, ImageRegistry, parse_reference
+from kubenb.sim.node import node_address, node_conditions, node_object, node_status
 
-__all__ = ["Kubelets", "NodeState"]
+__all__ = ["Kubelets", "NodeState", "Timings"]
 
 Obj = dict[str, Any]
+Key = tuple[str, str]
 
 LEASE_DURATION = 40  # seconds (the kubelet's nodeLeaseDurationSeconds)
 LEASE_RENEW = 10  # seconds (a quarter of the duration, as the kubelet renews)
+NODE_STATUS_REPORT = 300  # seconds (nodeStatusReportFrequency when nothing changes)
+BACKOFF_INITIAL = 10.0  # CrashLoopBackOff and image pull back-off
+BACKOFF_MAX = 300.0
+BACKOFF_RESET = 2 * BACKOFF_MAX  # flowcontrol.Backoff forgets an entry after twice the max
+SYNC_DELAY = 1.0  # the pod lifecycle event generator notices a dead container within a second
+ANNOTATION = "kubenb.io/"
+KUBELET_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
+                      "PodScheduled")
+DEFAULT_ENV_HEAD = (("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),)
+DEFAULT_ENV_TAIL = (
+    ("KUBERNETES_SERVICE_HOST", "10.96.0.1"), ("KUBERNETES_SERVICE_PORT", "443"),
+    ("KUBERNETES_SERVICE_PORT_HTTPS", "443"), ("KUBERNETES_PORT", "tcp://10.96.0.1:443"),
+    ("KUBERNETES_PORT_443_TCP", "tcp://10.96.0.1:443"), ("KUBERNETES_PORT_443_TCP_PROTO", "tcp"),
+    ("KUBERNETES_PORT_443_TCP_PORT", "443"), ("KUBERNETES_PORT_443_TCP_ADDR", "10.96.0.1"),
+    ("HOME", "/root"),
+)
+
+# container states and what the kubelet is doing for a container
+WAITING, RUNNING, TERMINATED = 0, 1, 2
+IDLE, PULLING, CREATING, STARTING, BACKOFF, PULL_BACKOFF, BLOCKED, STOPPING = range(8)
+_LAUNCHING = (PULLING, CREATING, STARTING)
+# pod stages
+INIT, MAIN, STOPPING_POD, DONE = range(4)
+#: what stands for a readiness probe a container does not have, when an annotation or a fault
+#: decides its readiness: no Unhealthy events, one failure is enough
+_PSEUDO_PROBE: Obj = {"periodSeconds": 1, "failureThreshold": 1, "successThreshold": 1}
+
+
+@dataclass
+class Timings:
+    """How long the kubelet's stages take, in seconds of cluster time (pods may override some
+    with annotations)."""
+
+    pull_base: float = 0.5  # registry round trips (also an ``Always`` pull of a present image)
+    pull_bandwidth: float = 100e6  # bytes per second
+    pull_fail: float = 1.0  # until a pull of a missing image fails
+    create: float = 0.1
+    start: float = 0.2
+    stop: float = 1.0  # a container that honours SIGTERM stops in this long
 
 
 @dataclass
@@ -35,9 +110,200 @@ class NodeState:
 
     name: str
     index: int
-    up: bool = True  # heartbeats are being sent
+    up: bool = True  # the kubelet runs (node_down stops it)
+    reachable: bool = True  # the kubelet reaches the API (partition cuts it off)
     heartbeat: Timer | None = None
-    pods: set[tuple[str, str]] = field(default_factory=set)
+    report: Timer | None = None
+    pods: set[Key] = field(default_factory=set)
+    images: dict[str, float] = field(default_factory=dict)  # image -> when it is (was) present
+    network: int = 0  # first address of the pod CIDR, as an int
+    size: int = 256
+    used: set[int] = field(default_factory=set)  # host offsets in use
+    next_ip: int = 2
+    host_ip: str = ""
+    since: str = ""  # when the node's conditions last changed
+    recorder: EventRecorder | None = None
+
+    def allocate(self) -> str | None:
+        """The next free pod IP (round robin, as host-local IPAM); None when exhausted."""
+        span = self.size - 3  # .0 network, .1 gateway, last broadcast
+        for k in range(span):
+            off = 2 + (self.next_ip - 2 + k) % span
+            if off not in self.used:
+                self.used.add(off)
+                self.next_ip = off + 1
+                return str(ipaddress.IPv4Address(self.network + off))
+        return None
+
+    def release(self, ip: str) -> None:
+        with contextlib.suppress(ValueError):
+            self.used.discard(int(ipaddress.IPv4Address(ip)) - self.network)
+
+
+class Ctr:
+    """One container of a pod run: the kubelet's view of it (compact: many thousands exist)."""
+
+    __slots__ = ("backoff", "backoff_at", "bg", "exit_code", "faults", "finished_at",
+                 "image", "index", "init", "last", "message", "name", "note", "outcome", "probes",
+                 "pull_backoff", "pull_backoff_at", "ready", "reason", "runs", "sidecar",
+                 "started", "started_at", "state", "step", "term_reason", "timer")
+
+    def __init__(self, name: str, index: int, init: bool, sidecar: bool) -> None:
+        self.name = name
+        self.index = index
+        self.init = init
+        self.sidecar = sidecar
+        self.state = WAITING
+        self.step = IDLE
+        self.reason = "ContainerCreating"
+        self.message = ""
+        self.timer: Timer | None = None
+        self.probes: dict[str, list[Any]] | None = None  # kind -> [timer, successes, failures]
+        self.runs = 0  # how many times it started
+        self.started_at = 0.0
+        self.finished_at = 0.0
+        self.exit_code = 0
+        self.term_reason = ""
+        self.note = ""  # a last log line the simulation adds (why it crashed)
+        #: the previous run: (exit code, reason, started, finished, attempt, note)
+        self.last: tuple[int, str, float, float, int, str] | None = None
+        self.ready = False
+        self.started = False
+        self.backoff = 0.0
+        self.backoff_at = 0.0
+        self.pull_backoff = 0.0
+        self.pull_backoff_at = 0.0
+        self.bg = False  # its timers are background ones (crashing for ever at the max back-off)
+        self.faults: set[str] | None = None
+        self.outcome: progs.Outcome | None = None
+        self.image = ""  # the image (normalised) of the current or last run
+
+    @property
+    def field_path(self) -> str:
+        return f"spec.{'initContainers' if self.init else 'containers'}{{{self.name}}}"
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.probes:
+            for worker in self.probes.values():
+                if worker[0] is not None:
+                    worker[0].cancel()
+            self.probes = None
+
+
+class Run:
+    """A pod admitted by a simulated kubelet."""
+
+    __slots__ = ("ctrs", "deadline", "held", "init_i", "ip", "key", "message", "n_init", "node",
+                 "phase", "reason", "rv", "stage", "start", "uid")
+
+    def __init__(self, key: Key, uid: str, node: str) -> None:
+        self.key = key
+        self.uid = uid
+        self.node = node
+        self.ip = ""
+        self.held = False  # the IP is allocated to this pod's sandbox
+        self.start = 0.0
+        self.ctrs: list[Ctr] = []
+        self.n_init = 0
+        self.init_i = 0
+        self.stage = INIT
+        self.rv = ""  # the resourceVersion of the kubelet's last status write
+        self.phase = ""  # a terminal phase the kubelet decided (deadline, deletion)
+        self.reason = ""
+        self.message = ""
+        self.deadline: Timer | None = None
+
+    @property
+    def main(self) -> list[Ctr]:
+        return self.ctrs[self.n_init:]
+
+
+class _ConfigError(Exception):
+    """CreateContainerConfigError: the container's environment cannot be built."""
+
+    def __init__(self, message: str, ref: tuple[str, str, str] | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref  # (kind, namespace, name) of the missing object
+
+
+def _cid(run: Run, c: Ctr, attempt: int) -> str:
+    """A container's ID: derived, not stored (a seeded run gives the same IDs every time)."""
+    return hashlib.sha256(f"{run.uid}/{c.name}/{attempt}".encode()).hexdigest()
+
+
+def _stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _go_duration(seconds: float) -> str:
+    """A duration as Go prints it (``1.2s``, ``512ms``, ``5m0s``)."""
+    if seconds < 1:
+        ms = round(seconds * 1000, 3)
+        return f"{ms:g}ms"
+    if seconds < 60:
+        return f"{round(seconds, 3):g}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{int(minutes)}m{round(secs, 3):g}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{int(hours)}h{int(minutes)}m{round(secs, 3):g}s"
+
+
+def _annotation(pod: Obj, key: str, container: str = "") -> str | None:
+    """``kubenb.io/<key>.<container>``, else ``kubenb.io/<key>``."""
+    annotations = pod["metadata"].get("annotations")
+    if not annotations:
+        return None
+    if container:
+        value = annotations.get(f"{ANNOTATION}{key}.{container}")
+        if value is not None:
+            return value
+    return annotations.get(ANNOTATION + key)
+
+
+def _seconds(pod: Obj, key: str, container: str = "") -> float | None:
+    value = _annotation(pod, key, container)
+    if value is None:
+        return None
+    try:
+        seconds = float(value.rstrip("s"))
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 and math.isfinite(seconds) else None
+
+
+def _flag(pod: Obj, key: str, container: str = "") -> bool:
+    value = _annotation(pod, key, container)
+    return value is not None and value.strip().lower() in ("true", "yes", "1", "")
+
+
+def _expand(text: str, env: Mapping[str, str]) -> str:
+    """Kubernetes' ``$(VAR)`` expansion of command, args and env values (``$$`` escapes)."""
+    if "$" not in text:
+        return text
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "$" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt == "$":
+                out.append("$")
+                i += 2
+                continue
+            if nxt == "(":
+                end = text.find(")", i + 2)
+                if end > 0:
+                    name = text[i + 2:end]
+                    out.append(env[name] if name in env else text[i:end + 1])
+                    i = end + 1
+                    continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 class Kubelets(Controller):
@@ -46,15 +312,68 @@ class Kubelets(Controller):
     name = "kubelet"
     primary = PODS
 
-    def __init__(self) -> None:
+    def __init__(self, *, node_events: bool = True) -> None:
         self.nodes: dict[str, NodeState] = {}
+        self.runs: dict[Key, Run] = {}
         self._next_index = 1
+        self.timings = Timings()
+        self.registry = ImageRegistry()
+        #: (image pattern, node or None): pulls that fail (Faults.fail_image_pulls)
+        self.pull_failures: list[tuple[str, str | None]] = []
+        self.node_events = node_events
+        #: pods waiting for a ConfigMap or Secret to exist: (kind, ns, name) -> pod keys
+        self._config_waiters: dict[tuple[str, str, str], set[Key]] = {}
 
     def setup(self, mgr: Manager) -> None:
         self.client = mgr.client.as_manager("kubelet")
         self.clock = mgr.clock
         self.events = mgr.recorder("kubelet")
         self.pods = mgr.informer(PODS)
+        self.pods.add_index("node", by_node)
+        self.pods.add_handler(Handler(self._on_add, self._on_update, self._on_delete))
+        self.configmaps = mgr.informer(CONFIGMAPS)
+        self.secrets = mgr.informer(SECRETS)
+        self.configmaps.add_handler(Handler(self._on_config, lambda _o, n: self._on_config(n)))
+        self.secrets.add_handler(Handler(self._on_config, lambda _o, n: self._on_config(n)))
+
+    # ------------------------------------------------------------------ informer handlers
+
+    def _on_add(self, pod: Obj) -> None:
+        node = pod["spec"].get("nodeName")
+        if node and node in self.nodes:
+            meta = pod["metadata"]
+            self.queue.add(Request(meta["namespace"], meta["name"]))
+
+    def _on_update(self, old: Obj, pod: Obj) -> None:
+        node = pod["spec"].get("nodeName")
+        if not node or node not in self.nodes:
+            return
+        meta = pod["metadata"]
+        run = self.runs.get((meta["namespace"], meta["name"]))
+        if run is not None and run.rv == meta.get("resourceVersion"):
+            return  # the kubelet's own status write
+        self.queue.add(Request(meta["namespace"], meta["name"]))
+
+    def _on_delete(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if key in self.runs:
+            self.queue.add(Request(*key))
+
+    def _on_config(self, obj: Obj) -> None:
+        if not self._config_waiters:
+            return
+        meta = obj["metadata"]
+        kind = "Secret" if obj.get("kind") == "Secret" else "ConfigMap"
+        for key in self._config_waiters.pop((kind, meta.get("namespace", ""), meta["name"]),
+                                            ()):
+            run = self.runs.get(key)
+            if run is None:
+                continue
+            for c in run.ctrs:
+                if c.step == BLOCKED and c.reason == "CreateContainerConfigError":
+                    c.step = IDLE
+                    self._launch(run, c)
 
     # ------------------------------------------------------------------ nodes
 
@@ -75,52 +394,1360 @@ class Kubelets(Controller):
         node["status"] = node_status(name, index=index, now=now, cpu=cpu, memory=memory,
                                      pods=pods)
         node = self.client.replace_status(NODES, node)
-        state = self.nodes[name] = NodeState(name, index)
+        state = NodeState(name, index, since=now)
+        cidr = ipaddress.IPv4Network((node.get("spec") or {}).get("podCIDR") or "10.244.0.0/24",
+                                     strict=False)
+        state.network, state.size = int(cidr.network_address), cidr.num_addresses
+        state.host_ip = next((a["address"] for a in node["status"].get("addresses", ())
+                              if a.get("type") == "InternalIP"), node_address(index))
+        state.recorder = self.events.for_host(name)
+        self.nodes[name] = state
         self._renew(state, node)
+        state.report = self.clock.call_later(NODE_STATUS_REPORT, lambda: self._report(state),
+                                             background=True)
+        if self.node_events:
+            ref = self._node_ref(name)
+            state.recorder.journal = self.events.journal
+            state.recorder.normal(ref, "Starting", "Starting kubelet.")
+            state.recorder.normal(ref, "NodeReady", f"Node {name} status is now: NodeReady")
         return node
 
     def remove_node(self, name: str) -> None:
-        """Stop the node's kubelet and delete its Node object."""
+        """Stop the node's kubelet and delete its Node object (its pods are left to the
+        controllers, as when a machine is deleted)."""
         state = self.nodes.pop(name, None)
-        if state is not None and state.heartbeat is not None:
-            state.heartbeat.cancel()
+        if state is not None:
+            state.up = state.reachable = False
+            for timer in (state.heartbeat, state.report):
+                if timer is not None:
+                    timer.cancel()
+            self.clock.call_later(0, lambda: self._forget_node(state))
         with contextlib.suppress(errors.NotFound):
             self.client.delete(NODES, name)
 
-    def _now(self) -> str:
-        from kubenb.api.meta import now_rfc3339
+    def _forget_node(self, state: NodeState) -> None:
+        for key in list(state.pods):
+            run = self.runs.get(key)
+            if run is not None and run.node == state.name:
+                self._discard(run)
 
-        return now_rfc3339(self.clock.datetime())
+    @staticmethod
+    def _node_ref(name: str) -> Obj:
+        return {"kind": "Node", "apiVersion": "v1", "metadata": {"name": name, "uid": name}}
+
+    def _now(self) -> str:
+        return _stamp(self.clock.now())
 
     def _renew(self, state: NodeState, node: Obj | None = None) -> None:
         """Renew the node's Lease (creating it the first time), then plan the next renewal."""
         if self.nodes.get(state.name) is not state or not state.up:
             return
-        renew = now_rfc3339_micro(self.clock.datetime())
-        try:
-            self.client.patch(LEASES, state.name, {"spec": {"renewTime": renew}},
-                              "kube-node-lease", patch_type=PatchType.MERGE)
-        except errors.NotFound:
-            node = node or self.client.get(NODES, state.name)
-            self.client.create(LEASES, {
-                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": state.name, "namespace": "kube-node-lease",
-                             "ownerReferences": [{"apiVersion": "v1", "kind": "Node",
-                                                  "name": state.name,
-                                                  "uid": node["metadata"]["uid"]}]},
-                "spec": {"holderIdentity": state.name, "leaseDurationSeconds": LEASE_DURATION,
-                         "renewTime": renew},
-            })
+        if state.reachable:
+            renew = now_rfc3339_micro(self.clock.datetime())
+            try:
+                self.client.patch(LEASES, state.name, {"spec": {"renewTime": renew}},
+                                  "kube-node-lease", patch_type=PatchType.MERGE)
+            except errors.NotFound:
+                node = node or self.client.get(NODES, state.name)
+                self.client.create(LEASES, {
+                    "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": state.name, "namespace": "kube-node-lease",
+                                 "ownerReferences": [{"apiVersion": "v1", "kind": "Node",
+                                                      "name": state.name,
+                                                      "uid": node["metadata"]["uid"]}]},
+                    "spec": {"holderIdentity": state.name,
+                             "leaseDurationSeconds": LEASE_DURATION, "renewTime": renew},
+                })
         state.heartbeat = self.clock.call_later(LEASE_RENEW, lambda: self._renew(state),
                                                 background=True)
 
-    # ------------------------------------------------------------------ pods
+    def _report(self, state: NodeState, *, reschedule: bool = True) -> None:
+        """Post the node's conditions with a fresh heartbeat time."""
+        if self.nodes.get(state.name) is not state or not state.up:
+            return
+        if state.reachable:
+            with contextlib.suppress(errors.NotFound):
+                self.client.patch(NODES, state.name, {"status": {"conditions": node_conditions(
+                    self._now(), state.since)}}, subresource="status")
+        if reschedule:
+            state.report = self.clock.call_later(NODE_STATUS_REPORT, lambda: self._report(state),
+                                                 background=True)
+
+    def _reconnect(self, state: NodeState) -> None:
+        """Back in touch with the API: renew at once, post Ready (a transition if the node
+        lifecycle controller marked it otherwise), and look at every pod again."""
+        try:
+            node = self.client.get(NODES, state.name)
+        except errors.NotFound:
+            node = None
+        if node is not None:
+            ready = next((c for c in (node.get("status") or {}).get("conditions") or ()
+                          if c.get("type") == "Ready"), None)
+            if ready is None or ready.get("status") != "True":
+                state.since = self._now()
+                if self.node_events and state.recorder is not None:
+                    state.recorder.normal(self._node_ref(state.name), "NodeReady",
+                                          f"Node {state.name} status is now: NodeReady")
+        if state.heartbeat is not None:
+            state.heartbeat.cancel()
+        self._renew(state, node)
+        self._report(state, reschedule=False)
+        keys = set(state.pods)
+        keys.update((p["metadata"]["namespace"], p["metadata"]["name"])
+                    for p in self.pods.by_index("node", state.name))
+        for key in sorted(keys):
+            self.queue.add(Request(*key))
+
+    # ------------------------------------------------------------------ node faults
+    # (called on the engine thread by Faults)
+
+    def node_down(self, name: str) -> None:
+        """The machine stops: no heartbeats, no status, its containers are gone."""
+        state = self.nodes.get(name)
+        if state is None or not state.up:
+            return
+        state.up = state.reachable = False
+        for timer in (state.heartbeat, state.report):
+            if timer is not None:
+                timer.cancel()
+        now = self.clock.now()
+        for key in state.pods:
+            run = self.runs.get(key)
+            if run is None:
+                continue
+            for c in run.ctrs:
+                c.cancel()
+                if c.state == RUNNING:  # its process dies with the machine
+                    c.state, c.exit_code, c.term_reason = TERMINATED, 255, "Unknown"
+                    c.finished_at, c.ready, c.started = now, False, False
+                    c.step = STOPPING  # (marks it for a restart when the node is back)
+            if run.deadline is not None:
+                run.deadline.cancel()
+
+    def node_up(self, name: str) -> None:
+        """The machine boots again: the kubelet re-registers and restarts the pods it still
+        has (their containers count a restart), as after a reboot."""
+        state = self.nodes.get(name)
+        if state is None or state.up:
+            return
+        state.up = state.reachable = True
+        for key in sorted(state.pods):
+            run = self.runs.get(key)
+            if run is None or run.stage == DONE:
+                continue
+            if run.stage == STOPPING_POD:  # it was being deleted: its containers are gone
+                for c in run.ctrs:
+                    c.step = IDLE
+                self._stopped_all(run)
+                self._changed(run)
+                continue
+            pod = self._pod(run)
+            if pod is None:
+                continue
+            self._event(run, None, "Normal", "SandboxChanged",
+                        "Pod sandbox changed, it will be killed and re-created.")
+            for c in run.ctrs:
+                if c.step == STOPPING and c.state == TERMINATED:  # died with the machine
+                    c.step = IDLE
+                    self._handle_exit(run, c)
+                elif c.step in _LAUNCHING or c.step in (BACKOFF, PULL_BACKOFF, STOPPING):
+                    c.step = IDLE
+                    if c.runs:
+                        self._handle_exit(run, c)
+                    else:
+                        self._launch(run, c)
+            self._advance(run)
+        state.report = self.clock.call_later(NODE_STATUS_REPORT, lambda: self._report(state),
+                                             background=True)
+        self._reconnect(state)
+
+    def partition(self, name: str) -> None:
+        """Cut the kubelet off the API: its containers go on, it cannot report or see."""
+        state = self.nodes.get(name)
+        if state is not None:
+            state.reachable = False
+
+    def heal(self, name: str) -> None:
+        state = self.nodes.get(name)
+        if state is None or state.reachable or not state.up:
+            return
+        state.reachable = True
+        self._reconnect(state)
+
+    # ------------------------------------------------------------------ pods: sync
 
     def reconcile(self, request: Request) -> Result | None:
+        key = (request.namespace, request.name)
+        pod = self.pods.get(request.name, request.namespace)
+        run = self.runs.get(key)
+        if run is not None:
+            state = self.nodes.get(run.node)
+            if state is None:
+                self._discard(run)
+                run = None
+            elif not state.reachable:
+                return None  # it cannot see the API; heal() looks again
+            elif pod is None or pod["metadata"].get("uid") != run.uid or \
+                    pod["spec"].get("nodeName") != run.node:
+                self._discard(run)  # deleted (or replaced) while the kubelet looked away
+                run = None
+        if pod is None:
+            return None
+        node = pod["spec"].get("nodeName")
+        state = self.nodes.get(node) if node else None
+        if state is None or not state.reachable:
+            return None
+        meta = pod["metadata"]
+        if run is None:
+            if meta.get("deletionTimestamp"):
+                self._delete_now(pod)  # nothing runs here: confirm the deletion
+                return None
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                return None
+            run = self._admit(pod, state)
+        elif meta.get("deletionTimestamp") and run.stage != STOPPING_POD and not (
+                run.stage == DONE and run.phase == "deleted"):
+            self._terminate(run, pod)
+        elif run.stage in (INIT, MAIN):
+            self._check_spec(run, pod)
+        result = self._write_status(run, pod)
+        if result is None and run.stage == DONE and run.phase == "deleted":
+            self._delete_now(pod)
+        return result
+
+    def _write_status(self, run: Run, pod: Obj) -> Result | None:
+        status = self._status(run, pod)
+        current = pod.get("status") or {}
+        changed = {k: v for k, v in status.items() if current.get(k) != v}
+        if not changed:
+            return None
+        meta = pod["metadata"]
+        try:  # a merge patch of what changed, made on the version the status was computed from
+            written = self.client.patch(PODS, meta["name"], {
+                "metadata": {"resourceVersion": meta["resourceVersion"]}, "status": changed},
+                meta["namespace"], subresource="status")
+        except errors.Conflict:
+            return Result(requeue=True)
+        except errors.NotFound:
+            return None
+        run.rv = written["metadata"]["resourceVersion"]
         return None
 
+    def _delete_now(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        with contextlib.suppress(errors.NotFound, errors.Conflict):
+            self.client.delete(PODS, meta["name"], meta["namespace"], grace_period_seconds=0,
+                               preconditions={"uid": meta["uid"]})
+
+    def _changed(self, run: Run) -> None:
+        self.queue.add(Request(*run.key))
+
+    def _pod(self, run: Run) -> Obj | None:
+        pod = self.pods.get(run.key[1], run.key[0])
+        if pod is None or pod["metadata"].get("uid") != run.uid:
+            return None
+        return pod
+
+    @staticmethod
+    def _spec(pod: Obj, c: Ctr) -> Obj:
+        return pod["spec"]["initContainers" if c.init else "containers"][c.index]
+
+    # ------------------------------------------------------------------ pods: admission
+
+    def _admit(self, pod: Obj, state: NodeState) -> Run:
+        meta, spec = pod["metadata"], pod["spec"]
+        key = (meta["namespace"], meta["name"])
+        run = Run(key, meta["uid"], state.name)
+        run.start = self.clock.now()
+        if spec.get("hostNetwork"):
+            run.ip = state.host_ip
+        else:
+            ip = state.allocate()
+            run.held = ip is not None
+            if ip is None:
+                self._event(run, None, "Warning", "FailedCreatePodSandBox",
+                            "Failed to create pod sandbox: plugin type=\"bridge\" failed (add): "
+                            "failed to allocate for range 0: no IP addresses available in range "
+                            "set")
+            run.ip = ip or ""
+        inits = spec.get("initContainers") or ()
+        run.ctrs = [Ctr(c["name"], i, True, c.get("restartPolicy") == "Always")
+                    for i, c in enumerate(inits)]
+        run.ctrs += [Ctr(c["name"], i, False, False)
+                     for i, c in enumerate(spec.get("containers") or ())]
+        run.n_init = len(inits)
+        if inits:
+            for c in run.ctrs:
+                c.reason = "PodInitializing"
+        else:
+            run.stage = MAIN
+        self.runs[key] = run
+        state.pods.add(key)
+        deadline = spec.get("activeDeadlineSeconds")
+        if isinstance(deadline, int) and deadline > 0:
+            run.deadline = self._at(run, deadline, self._deadline_exceeded, run)
+        if run.ip or spec.get("hostNetwork"):
+            self._advance(run)
+        return run
+
+    def _discard(self, run: Run) -> None:
+        """Forget a pod: its containers stop, its IP is free again (nothing is written)."""
+        for c in run.ctrs:
+            c.cancel()
+        if run.deadline is not None:
+            run.deadline.cancel()
+        if self.runs.get(run.key) is run:
+            del self.runs[run.key]
+        state = self.nodes.get(run.node)
+        if state is not None:
+            state.pods.discard(run.key)
+        self._release_sandbox(run)
+
+    def _release_sandbox(self, run: Run) -> None:
+        """The pod's sandbox is gone: its IP may go to another pod (the status keeps it)."""
+        state = self.nodes.get(run.node)
+        if state is not None and run.held:
+            state.release(run.ip)
+        run.held = False
+
+    def _at(self, run: Run, delay: float, fn: Callable[..., None], *args: Any,
+            background: bool = False) -> Timer:
+        """A timer that fires only while ``run`` is current and its node is up."""
+
+        def fire() -> None:
+            if self.runs.get(run.key) is not run:
+                return
+            state = self.nodes.get(run.node)
+            if state is None or not state.up:
+                return
+            fn(*args)
+
+        return self.clock.call_later(delay, fire, background=background)
+
+    def _event(self, run: Run, c: Ctr | None, etype: str, reason: str, message: str) -> None:
+        state = self.nodes.get(run.node)
+        if state is None or not state.reachable or state.recorder is None:
+            return  # events of a kubelet cut off from the API are lost
+        ns, name = run.key
+        ref = {"kind": "Pod", "apiVersion": "v1",
+               "metadata": {"name": name, "namespace": ns, "uid": run.uid}}
+        state.recorder.journal = self.events.journal  # record_journal() may have come later
+        state.recorder.event(ref, etype, reason, message,
+                             field_path=c.field_path if c is not None else "")
+
+    # ------------------------------------------------------------------ pods: containers
+
+    def _advance(self, run: Run) -> None:
+        """Start whatever comes next: init containers in order, then the others one by one."""
+        if run.stage >= STOPPING_POD:
+            return
+        ctrs = run.ctrs
+        while run.stage == INIT:
+            if run.init_i >= run.n_init:
+                run.stage = MAIN
+                for c in run.main:
+                    if c.reason == "PodInitializing" and c.state == WAITING:
+                        c.reason = "ContainerCreating"
+                self._changed(run)
+                break
+            c = ctrs[run.init_i]
+            if c.sidecar:
+                if c.state == RUNNING and c.started:
+                    run.init_i += 1
+                    continue
+            elif c.state == TERMINATED and c.exit_code == 0:
+                run.init_i += 1
+                continue
+            if c.state == WAITING and c.step == IDLE and c.runs == 0:
+                self._launch(run, c)
+            return
+        for c in run.main:
+            if c.step in _LAUNCHING and c.runs == 0:
+                return  # one container at a time, in order
+            if c.state == WAITING and c.step == IDLE and c.runs == 0:
+                self._launch(run, c)
+                if c.step in _LAUNCHING:
+                    return
+
+    def _launch(self, run: Run, c: Ctr) -> None:
+        """Pull (or not) the container's image, then create and start it."""
+        pod = self._pod(run)
+        state = self.nodes.get(run.node)
+        if pod is None or state is None:
+            return
+        spec = self._spec(pod, c)
+        image = spec.get("image") or ""
+        ref = parse_reference(image)
+        now = self.clock.now()
+        if ref is None:
+            message = (f'Failed to apply default image tag "{image}": couldn\'t parse image '
+                       f'name "{image}": invalid reference format')
+            self._wait(run, c, "InvalidImageName", message, BLOCKED)
+            self._event(run, c, "Warning", "InspectFailed", message)
+            self._event(run, c, "Warning", "Failed", "Error: InvalidImageName")
+            return
+        c.image = ref.full
+        policy = spec.get("imagePullPolicy") or (
+            "Always" if ref.tag == "latest" and not ref.digest else "IfNotPresent")
+        present = state.images.get(ref.full)
+        if policy != "Always" and present is not None and present <= now:
+            self._event(run, c, "Normal", "Pulled",
+                        f'Container image "{image}" already present on machine')
+            self._create(run, c)
+            return
+        if policy == "Never":
+            message = f'Container image "{image}" is not present with pull policy of Never'
+            self._wait(run, c, "ErrImageNeverPull", message, BLOCKED)
+            self._event(run, c, "Warning", "ErrImageNeverPull", message)
+            return
+        self._event(run, c, "Normal", "Pulling", f'Pulling image "{image}"')
+        c.step = PULLING
+        failure = self._pull_failure(ref, state.name)
+        if failure is not None:
+            c.timer = self._at(run, self.timings.pull_fail, self._pull_failed, run, c, image,
+                               failure, background=c.bg or c.pull_backoff >= BACKOFF_MAX)
+            return
+        found = self.registry.lookup(ref)
+        size = found.size if found else 0
+        if present is not None and present > now:
+            done = present  # join the pull already under way
+        else:
+            override = _seconds(pod, "pull-seconds", c.name)
+            if override is not None:
+                took = override
+            elif present is not None:
+                took = self.timings.pull_base
+            else:
+                took = self.timings.pull_base + size / self.timings.pull_bandwidth
+            done = now + round(took, 3)
+            if present is None:
+                state.images[ref.full] = done
+        c.timer = self._at(run, done - now, self._pulled, run, c, image, ref, done - now, size,
+                           background=c.bg)
+
+    def _pull_failure(self, ref: ImageRef, node: str) -> str | None:
+        for pattern, where in self.pull_failures:
+            if where is not None and where != node:
+                continue
+            if fnmatch.fnmatchcase(ref.text, pattern) or fnmatch.fnmatchcase(ref.full, pattern) \
+                    or fnmatch.fnmatchcase(ref.repository, pattern):
+                host = ref.repository.split("/", 1)[0]
+                return (f'failed to pull and unpack image "{ref.full}": failed to resolve '
+                        f'reference "{ref.full}": unexpected status from HEAD request to '
+                        f"https://{'registry-1.docker.io' if host == 'docker.io' else host}/v2/"
+                        f"{ref.repository.split('/', 1)[1]}/manifests/{ref.tag}: "
+                        "503 Service Unavailable")
+        if self.registry.lookup(ref) is not None:
+            return None
+        if ref.repository.startswith("docker.io/"):
+            return (f'failed to pull and unpack image "{ref.full}": failed to resolve reference '
+                    f'"{ref.full}": pull access denied, repository does not exist or may require '
+                    "authorization: server message: insufficient_scope: authorization failed")
+        return (f'failed to pull and unpack image "{ref.full}": failed to resolve reference '
+                f'"{ref.full}": {ref.full}: not found')
+
+    def _pulled(self, run: Run, c: Ctr, image: str, ref: ImageRef, took: float,
+                size: int) -> None:
+        c.timer = None
+        state = self.nodes[run.node]
+        now = self.clock.now()
+        if state.images.get(ref.full, math.inf) > now:
+            state.images[ref.full] = now
+        c.pull_backoff = 0.0
+        d = _go_duration(took)
+        self._event(run, c, "Normal", "Pulled",
+                    f'Successfully pulled image "{image}" in {d} ({d} including waiting). '
+                    f"Image size: {size} bytes.")
+        self._create(run, c)
+
+    def _pull_failed(self, run: Run, c: Ctr, image: str, failure: str) -> None:
+        c.timer = None
+        self._event(run, c, "Warning", "Failed", f'Failed to pull image "{image}": {failure}')
+        self._event(run, c, "Warning", "Failed", "Error: ErrImagePull")
+        self._wait(run, c, "ErrImagePull", failure, PULL_BACKOFF)
+        now = self.clock.now()
+        if c.pull_backoff == 0 or now - c.pull_backoff_at > BACKOFF_RESET:
+            c.pull_backoff = BACKOFF_INITIAL
+        else:
+            c.pull_backoff = min(c.pull_backoff * 2, BACKOFF_MAX)
+        c.pull_backoff_at = now
+        # the next sync, a second away, shows the back-off (settle ends on ImagePullBackOff)
+        c.timer = self._at(run, SYNC_DELAY, self._pull_backing_off, run, c, image, failure)
+
+    def _pull_backing_off(self, run: Run, c: Ctr, image: str, failure: str) -> None:
+        self._wait(run, c, "ImagePullBackOff",
+                   f'Back-off pulling image "{image}": ErrImagePull: {failure}', PULL_BACKOFF)
+        self._event(run, c, "Normal", "BackOff", f'Back-off pulling image "{image}"')
+        self._event(run, c, "Warning", "Failed", "Error: ImagePullBackOff")
+        background = c.pull_backoff >= BACKOFF_MAX
+        left = c.pull_backoff_at + c.pull_backoff - self.clock.now()
+        c.timer = self._at(run, max(0.0, left), self._retry_pull, run, c, background=background)
+
+    def _retry_pull(self, run: Run, c: Ctr) -> None:
+        c.timer = None
+        c.step = IDLE
+        self._launch(run, c)
+
+    def _wait(self, run: Run, c: Ctr, reason: str, message: str, step: int) -> None:
+        """The container waits (never started, or between runs) for ``reason``."""
+        if c.state == TERMINATED and c.runs:
+            c.last = self._terminated_record(c)
+        c.state, c.reason, c.message, c.step = WAITING, reason, message, step
+        c.ready = c.started = False
+        self._changed(run)
+
+    @staticmethod
+    def _terminated_record(c: Ctr) -> tuple[int, str, float, float, int, str]:
+        return (c.exit_code, c.term_reason, c.started_at, c.finished_at, c.runs - 1, c.note)
+
+    def _create(self, run: Run, c: Ctr) -> None:
+        pod = self._pod(run)
+        if pod is None:
+            return
+        spec = self._spec(pod, c)
+        try:
+            if spec.get("env") or spec.get("envFrom"):
+                self._env(pod, spec, run)
+        except _ConfigError as exc:
+            self._wait(run, c, "CreateContainerConfigError", str(exc), BLOCKED)
+            self._event(run, c, "Warning", "Failed", f"Error: {exc}")
+            if exc.ref is not None:
+                self._config_waiters.setdefault(exc.ref, set()).add(run.key)
+            return
+        c.step = CREATING
+        c.outcome = None
+        c.timer = self._at(run, self.timings.create, self._created, run, c, background=c.bg)
+
+    def _created(self, run: Run, c: Ctr) -> None:
+        self._event(run, c, "Normal", "Created", f"Created container: {c.name}")
+        c.step = STARTING
+        pod = self._pod(run)
+        start = _seconds(pod, "start-seconds", c.name) if pod is not None else None
+        c.timer = self._at(run, self.timings.start if start is None else start, self._started,
+                           run, c, background=c.bg)
+
+    def _started(self, run: Run, c: Ctr) -> None:
+        c.timer = None
+        pod = self._pod(run)
+        if pod is None:
+            return
+        spec = self._spec(pod, c)
+        now = self.clock.now()
+        if c.state == TERMINATED and c.runs:  # restarted at once, without a back-off
+            c.last = self._terminated_record(c)
+        c.runs += 1
+        if c.faults and "liveness" in c.faults:  # a hung process does not survive its restart
+            c.faults.discard("liveness")
+        c.state, c.step, c.reason, c.message, c.note = RUNNING, IDLE, "", "", ""
+        c.started_at = now
+        c.ready = False
+        self._event(run, c, "Normal", "Started", f"Started container {c.name}")
+        # what the program does, and when it ends
+        exit_after, code, note = self._plan(run, pod, spec, c)
+        if exit_after is not None:
+            c.timer = self._at(run, exit_after, self._exited, run, c, code, "", note,
+                               background=c.bg or self._far(pod, c, exit_after))
+        if spec.get("startupProbe"):
+            c.started = False
+            self._start_probe(run, c, "startup", spec["startupProbe"])
+        else:
+            c.started = True
+            self._after_startup(run, c, pod, spec)
+        self._changed(run)
+        self._advance(run)
+
+    def _plan(self, run: Run, pod: Obj, spec: Obj, c: Ctr) -> tuple[float | None, int, str]:
+        """When this run of the container exits by itself, with which code, and the log line
+        the simulation adds to say why (annotations and faults win over the program)."""
+        faults = c.faults or ()
+        if "crash" in faults:
+            return 1.0, 1, "kubenb: simulated crash (Faults.crash_loop), exit code 1"
+        env: list[tuple[str, str]] = []
+        if spec.get("command") or spec.get("args"):
+            with contextlib.suppress(_ConfigError):
+                env = self._env(pod, spec, run)
+        program = self._program(pod, spec, env)
+        if isinstance(program, progs.Script):
+            c.outcome = progs.outcome(program, self._context(pod, spec, env, c.started_at))
+        else:
+            c.outcome = program.outcome(progs.Context())
+        outcome = c.outcome
+        assert outcome is not None
+        exit_after, code, note = outcome.exit_after, outcome.code, ""
+        crash = _seconds(pod, "crash-after-seconds", c.name)
+        forced = _annotation(pod, "exit-code", c.name)
+        if crash is not None and (exit_after is None or crash < exit_after):
+            exit_after, code = crash, 1
+            note = f"kubenb: simulated crash after {crash:g}s (kubenb.io/crash-after-seconds)"
+        if forced is not None and exit_after is not None:
+            with contextlib.suppress(ValueError):
+                code = int(forced) & 0xFF
+        if note:
+            note += f", exit code {code}"
+        return exit_after, code, note
+
+    @staticmethod
+    def _far(pod: Obj, c: Ctr, delay: float) -> bool:
+        """Whether something due in ``delay`` seconds is a chore rather than part of
+        converging: the next event of a long-running container whose pod restarts it anyway
+        (a ``sleep 3600`` in a Deployment would otherwise keep ``settle`` going for ever)."""
+        return delay > BACKOFF_RESET and (not c.init or c.sidecar) and pod["spec"].get(
+            "restartPolicy", "Always") == "Always"
+
+    def _after_startup(self, run: Run, c: Ctr, pod: Obj, spec: Obj) -> None:
+        """Startup passed: readiness and liveness probes begin."""
+        readiness = spec.get("readinessProbe")
+        ready_after = _seconds(pod, "ready-after-seconds", c.name)
+        never = _flag(pod, "never-ready", c.name)
+        if c.init and not c.sidecar:
+            c.ready = False  # init containers are never ready
+        elif readiness:
+            self._start_probe(run, c, "readiness", readiness)
+        elif never:
+            c.ready = False
+        elif ready_after or (c.faults and "readiness" in c.faults):
+            self._start_probe(run, c, "readiness", _PSEUDO_PROBE)
+        else:
+            c.ready = True
+        liveness = spec.get("livenessProbe")
+        if liveness and self._liveness_may_fail(pod, c, liveness):
+            self._start_probe(run, c, "liveness", liveness)
+
+    def _liveness_may_fail(self, pod: Obj, c: Ctr, probe: Obj) -> bool:
+        if c.faults and "liveness" in c.faults:
+            return True
+        if _seconds(pod, "liveness-fail-after-seconds", c.name) is not None:
+            return True
+        return bool(probe.get("exec") and c.outcome is not None and c.outcome.files)
+
+    # ------------------------------------------------------------------ probes
+
+    def _start_probe(self, run: Run, c: Ctr, kind: str, probe: Obj) -> None:
+        if c.probes is None:
+            c.probes = {}
+        old = c.probes.get(kind)
+        if old is not None and old[0] is not None:
+            old[0].cancel()
+        worker: list[Any] = [None, 0, 0]
+        c.probes[kind] = worker
+        delay = max(0, int(probe.get("initialDelaySeconds") or 0))
+        if kind == "readiness":
+            ready_after = self._ready_after(run, c)
+            if ready_after is not None:
+                delay = max(delay, ready_after)
+        pod = self._pod(run)
+        far = pod is not None and self._far(pod, c, delay)
+        worker[0] = self._at(run, delay, self._probe_tick, run, c, kind,
+                             background=c.bg or far)
+
+    def _ready_after(self, run: Run, c: Ctr) -> float | None:
+        pod = self._pod(run)
+        return _seconds(pod, "ready-after-seconds", c.name) if pod is not None else None
+
+    def _probe_result(self, run: Run, c: Ctr, kind: str, probe: Obj,
+                      pod: Obj) -> tuple[bool, str]:
+        age = self.clock.now() - c.started_at
+        faults = c.faults or ()
+        failing = False
+        if kind == "readiness":
+            failing = "readiness" in faults or _flag(pod, "never-ready", c.name)
+            ready_after = _seconds(pod, "ready-after-seconds", c.name)
+            if ready_after is not None and age < ready_after - 1e-9:
+                failing = True
+        elif kind == "liveness":
+            fail_after = _seconds(pod, "liveness-fail-after-seconds", c.name)
+            failing = "liveness" in faults or (fail_after is not None and age >= fail_after)
+        if not failing and probe.get("exec"):
+            argv = probe["exec"].get("command") or []
+            if argv and c.outcome is not None:
+                spec = self._spec(pod, c)
+                try:
+                    env = self._env(pod, spec, run)
+                except _ConfigError:
+                    env = []
+                ctx = self._context(pod, spec, env, c.started_at)
+                code, output = progs.run_probe([str(a) for a in argv], ctx,
+                                               progs.files_at(c.outcome.files, age))
+                if code != 0:
+                    return False, output or f"command {argv!r} exited with {code}"
+            return True, ""
+        if not failing:
+            return True, ""
+        if probe.get("exec"):
+            return False, f"command {probe['exec'].get('command')!r} exited with 1"
+        if probe.get("tcpSocket"):
+            port = probe["tcpSocket"].get("port", "")
+            return False, f"dial tcp {run.ip}:{port}: connect: connection refused"
+        if probe.get("grpc"):
+            port = probe["grpc"].get("port", "")
+            return False, (f'timeout: failed to connect service "{run.ip}:{port}" within 1s: '
+                           "context deadline exceeded")
+        return False, "HTTP probe failed with statuscode: 503"
+
+    def _change_points(self, run: Run, c: Ctr, kind: str, pod: Obj, probe: Obj) -> list[float]:
+        """Cluster times after which the probe's answer may change by itself."""
+        points: list[float] = []
+        if kind == "readiness":
+            ready_after = _seconds(pod, "ready-after-seconds", c.name)
+            if ready_after is not None:
+                points.append(c.started_at + ready_after)
+        elif kind == "liveness":
+            fail_after = _seconds(pod, "liveness-fail-after-seconds", c.name)
+            if fail_after is not None:
+                points.append(c.started_at + fail_after)
+        if probe.get("exec") and c.outcome is not None:
+            points.extend(c.started_at + t for t, _p, _c in c.outcome.files)
+        return points
+
+    def _probe_tick(self, run: Run, c: Ctr, kind: str) -> None:
+        worker = (c.probes or {}).get(kind)
+        pod = self._pod(run)
+        if worker is None or pod is None or c.state != RUNNING:
+            return
+        spec = self._spec(pod, c)
+        probe = spec.get(kind + "Probe") or _PSEUDO_PROBE
+        period = max(1, int(probe.get("periodSeconds") or 10))
+        success_threshold = max(1, int(probe.get("successThreshold") or 1))
+        failure_threshold = max(1, int(probe.get("failureThreshold") or 3))
+        ok, message = self._probe_result(run, c, kind, probe, pod)
+        if ok:
+            worker[1] += 1
+            worker[2] = 0
+        else:
+            worker[2] += 1
+            worker[1] = 0
+        title = kind.capitalize()
+        if not ok and probe is not _PSEUDO_PROBE:
+            self._event(run, c, "Warning", "Unhealthy", f"{title} probe failed: {message}")
+        if kind == "readiness":
+            if ok and worker[1] >= success_threshold and not c.ready:
+                c.ready = True
+                self._changed(run)
+            elif not ok and worker[2] >= failure_threshold and c.ready:
+                c.ready = False
+                self._changed(run)
+        elif kind == "startup":
+            if ok:
+                c.started = True
+                worker[0] = None
+                del c.probes[kind]  # type: ignore[union-attr]
+                self._changed(run)
+                self._after_startup(run, c, pod, spec)
+                self._advance(run)
+                return
+            if worker[2] >= failure_threshold:
+                self._event(run, c, "Normal", "Killing",
+                            f"Container {c.name} failed startup probe, will be restarted")
+                self._kill(run, c, pod, 137)
+                return
+        elif kind == "liveness" and not ok and worker[2] >= failure_threshold:
+            self._event(run, c, "Normal", "Killing",
+                        f"Container {c.name} failed liveness probe, will be restarted")
+            self._kill(run, c, pod, 137)
+            return
+        now = self.clock.now()
+        future = [p for p in self._change_points(run, c, kind, pod, probe) if p > now + 1e-9]
+        if ok and not future and (kind != "readiness" or c.ready):
+            worker[0] = None  # steady: nothing will change by itself
+            return
+        if ok and future and (kind != "readiness" or c.ready):
+            wait = period * max(1, math.ceil((min(future) - now) / period - 1e-9))
+        else:
+            wait = period
+        # a readiness probe failing for good is a chore that recurs for ever; a failing
+        # liveness or startup probe is on its way to a restart
+        background = c.bg or (kind == "readiness" and not ok and not future
+                              and not c.ready) or self._far(
+            pod, c, wait)
+        worker[0] = self._at(run, wait, self._probe_tick, run, c, kind, background=background)
+
+    def kick_probes(self, run: Run, c: Ctr) -> None:
+        """A fault changed what the probes will find: probe again now."""
+        pod = self._pod(run)
+        if pod is None or c.state != RUNNING:
+            return
+        spec = self._spec(pod, c)
+        for kind in ("readiness", "liveness"):
+            if c.init and not c.sidecar:
+                break
+            probe = spec.get(kind + "Probe")
+            if probe is None and kind == "readiness":
+                probe = _PSEUDO_PROBE  # the fault (or its end) decides readiness
+            if probe is None:
+                continue
+            worker = (c.probes or {}).get(kind)
+            if worker is not None and worker[0] is not None:
+                worker[0].cancel()
+            if c.probes is None:
+                c.probes = {}
+            c.probes[kind] = [self._at(run, 0, self._probe_tick, run, c, kind), 0, 0]
+
+    # ------------------------------------------------------------------ exits and restarts
+
+    def _kill(self, run: Run, c: Ctr, pod: Obj | None, code: int, *, reason: str = "",
+              note: str = "") -> None:
+        """Stop a running container (liveness failure, spec change): SIGTERM, then the
+        grace period at most."""
+        if c.timer is not None:
+            c.timer.cancel()
+        stop = self._stop_seconds(pod, c) if pod is not None else self.timings.stop
+        c.step = STOPPING
+        c.timer = self._at(run, stop, self._exited, run, c, code, reason, note,
+                           background=c.bg)
+
+    def _stop_seconds(self, pod: Obj, c: Ctr) -> float:
+        grace = pod["metadata"].get("deletionGracePeriodSeconds")
+        if grace is None:
+            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+        grace = max(0.0, float(grace or 0))
+        if _flag(pod, "ignore-sigterm", c.name):
+            return grace
+        stop = _seconds(pod, "stop-seconds", c.name)
+        return min(grace, self.timings.stop if stop is None else stop)
+
+    def _exited(self, run: Run, c: Ctr, code: int, reason: str = "", note: str = "") -> None:
+        """The container's process ended."""
+        if c.state != RUNNING:
+            return
+        c.cancel()
+        now = self.clock.now()
+        c.state, c.step = TERMINATED, IDLE
+        c.exit_code = code
+        c.term_reason = reason or ("Completed" if code == 0 else "Error")
+        c.finished_at = now
+        c.note = note
+        c.ready = c.started = False
+        self._changed(run)
+        if run.stage >= STOPPING_POD:
+            return
+        self._handle_exit(run, c)
+
+    def _handle_exit(self, run: Run, c: Ctr) -> None:
+        """What follows a container's end: the next init container, a restart (after the next
+        sync), or the end of the pod."""
+        code = c.exit_code
+        pod = self._pod(run)
+        policy = (pod or {}).get("spec", {}).get("restartPolicy", "Always")
+        if c.init and not c.sidecar:
+            if code == 0:
+                self._advance(run)
+            elif policy == "Never":
+                self._finish(run)
+            else:
+                c.timer = self._at(run, SYNC_DELAY, self._after_exit, run, c)
+            return
+        if c.sidecar or policy == "Always" or (policy == "OnFailure" and code != 0):
+            # the next sync, a second away, decides (settle ends on CrashLoopBackOff)
+            c.timer = self._at(run, SYNC_DELAY, self._after_exit, run, c)
+            return
+        if all(x.state == TERMINATED or (x.runs == 0 and x.step not in _LAUNCHING)
+               for x in run.main):
+            self._finish(run)
+
+    def _after_exit(self, run: Run, c: Ctr) -> None:
+        """The kubelet's next sync after a container died: restart it now or after the
+        back-off (CrashLoopBackOff)."""
+        c.timer = None
+        now = self.clock.now()
+        if c.backoff == 0 or c.finished_at - c.backoff_at > BACKOFF_RESET:
+            c.backoff, c.backoff_at, c.bg = BACKOFF_INITIAL, now, False
+            c.step = IDLE
+            self._launch(run, c)
+            return
+        ns, name = run.key
+        pod_id = f"{name}_{ns}({run.uid})"
+        self._wait(run, c, "CrashLoopBackOff",
+                   f"back-off {_go_duration(c.backoff)} restarting failed container={c.name} "
+                   f"pod={pod_id}", BACKOFF)
+        self._event(run, c, "Warning", "BackOff",
+                    f"Back-off restarting failed container {c.name} in pod {pod_id}")
+        left = max(0.0, c.finished_at + c.backoff - now)
+        c.bg = c.backoff >= BACKOFF_MAX
+        c.timer = self._at(run, left, self._restart, run, c, background=c.bg)
+
+    def _restart(self, run: Run, c: Ctr) -> None:
+        c.timer = None
+        c.backoff = min(c.backoff * 2, BACKOFF_MAX)
+        c.backoff_at = self.clock.now()
+        c.step = IDLE
+        self._launch(run, c)
+
+    def _finish(self, run: Run) -> None:
+        """Every container is done for good (or an init container failed under Never): the
+        pod is terminal; sidecars stop and the sandbox goes."""
+        now = self.clock.now()
+        for c in run.ctrs:
+            if c.sidecar and c.state == RUNNING:
+                c.cancel()
+                c.state, c.exit_code, c.term_reason, c.finished_at = TERMINATED, 0, "Completed", now
+                c.ready = c.started = False
+            elif c.step != IDLE:
+                c.cancel()
+                c.step = IDLE
+        if run.deadline is not None:
+            run.deadline.cancel()
+        run.stage = DONE
+        self._release_sandbox(run)
+        self._changed(run)
+
+    def _deadline_exceeded(self, run: Run) -> None:
+        if run.stage >= STOPPING_POD:
+            return
+        message = "Pod was active on the node longer than the specified deadline"
+        self._event(run, None, "Normal", "DeadlineExceeded", message)
+        now = self.clock.now()
+        for c in run.ctrs:
+            if c.state == RUNNING:
+                self._event(run, c, "Normal", "Killing", f"Stopping container {c.name}")
+                c.cancel()
+                c.state, c.exit_code, c.term_reason, c.finished_at = TERMINATED, 137, "Error", now
+                c.ready = c.started = False
+        run.phase, run.reason, run.message = "Failed", "DeadlineExceeded", message
+        self._finish(run)
+
+    def _terminate(self, run: Run, pod: Obj) -> None:
+        """The pod was deleted with a grace period: stop its containers, then delete it."""
+        run.stage = STOPPING_POD
+        if run.deadline is not None:
+            run.deadline.cancel()
+        stopping = False
+        for c in run.ctrs:
+            c.cancel()
+            if c.state == RUNNING:
+                self._event(run, c, "Normal", "Killing", f"Stopping container {c.name}")
+                stop = self._stop_seconds(pod, c)
+                code = 137 if _flag(pod, "ignore-sigterm", c.name) else (
+                    0 if c.outcome is progs.RUNS_FOREVER else 143)
+                c.step = STOPPING
+                c.timer = self._at(run, stop, self._stopped, run, c, code)
+                stopping = True
+            else:
+                c.step = IDLE
+        if not stopping:
+            self._stopped_all(run)
+        self._changed(run)
+
+    def _stopped(self, run: Run, c: Ctr, code: int) -> None:
+        c.timer = None
+        if c.state == RUNNING:
+            c.state, c.exit_code = TERMINATED, code
+            c.term_reason = "Completed" if code == 0 else "Error"
+            c.finished_at = self.clock.now()
+            c.ready = c.started = False
+        c.step = IDLE
+        if not any(x.step == STOPPING for x in run.ctrs):
+            self._stopped_all(run)
+        self._changed(run)
+
+    def _stopped_all(self, run: Run) -> None:
+        run.stage = DONE
+        run.phase = "deleted"
+        self._release_sandbox(run)
+
+    def _check_spec(self, run: Run, pod: Obj) -> None:
+        """A container whose image changed is restarted with the new one."""
+        for c in run.ctrs:
+            if c.state != RUNNING or c.step == STOPPING:
+                continue
+            spec = self._spec(pod, c)
+            ref = parse_reference(spec.get("image") or "")
+            if c.outcome is not None and ref is not None and c.image not in ("", ref.full):
+                self._event(run, c, "Normal", "Killing",
+                            f"Container {c.name} definition changed, will be restarted")
+                c.backoff = 0.0
+                self._kill(run, c, pod, 0 if c.outcome is progs.RUNS_FOREVER else 143)
+
+    # ------------------------------------------------------------------ status
+
+    def _phase(self, run: Run, pod: Obj) -> str:
+        if run.phase and run.phase != "deleted":
+            return run.phase
+        terminal = run.stage == DONE
+        policy = pod["spec"].get("restartPolicy", "Always")
+        pending_init = failed_init = 0
+        running = waiting = stopped = succeeded = 0
+        for c in run.ctrs[:run.n_init]:
+            if not c.sidecar:
+                if c.state == RUNNING:
+                    pending_init += 1
+                elif c.state == TERMINATED:
+                    failed_init += c.exit_code != 0
+                elif c.last is not None:
+                    failed_init += c.last[0] != 0
+                else:
+                    pending_init += 1
+            elif c.state == RUNNING:
+                pending_init += not c.started
+                running += 1
+            elif c.state == WAITING and c.last is None:
+                pending_init += 1
+                waiting += 1
+        for c in run.main:
+            if c.state == RUNNING:
+                running += 1
+            elif c.state == TERMINATED:
+                stopped += 1
+                succeeded += c.exit_code == 0
+            elif c.last is not None:
+                stopped += 1
+            else:
+                waiting += 1
+        if failed_init and policy == "Never":
+            return "Failed"
+        if (pending_init and not any(c.runs for c in run.main)) or waiting:
+            if terminal and run.phase == "deleted":
+                return "Failed"
+            return "Pending"
+        if running:
+            return "Running"
+        if stopped:
+            if terminal:
+                return "Succeeded" if stopped == succeeded else "Failed"
+            if policy == "Always":
+                return "Running"
+            if stopped == succeeded:
+                return "Succeeded"
+            return "Failed" if policy == "Never" else "Running"
+        return "Pending"
+
+    def _status(self, run: Run, pod: Obj) -> Obj:
+        spec, old = pod["spec"], pod.get("status") or {}
+        state = self.nodes.get(run.node)
+        host_ip = state.host_ip if state is not None else ""
+        phase = self._phase(run, pod)
+        if old.get("phase") in ("Succeeded", "Failed"):
+            phase = old["phase"]
+        now = self._now()
+        generation = pod["metadata"].get("generation")
+        old_conditions = {c.get("type"): c for c in old.get("conditions") or ()}
+
+        def condition(ctype: str, ok: bool, reason: str = "", message: str = "") -> Obj:
+            prev = old_conditions.get(ctype)
+            status = "True" if ok else "False"
+            cond: Obj = {"type": ctype}
+            if generation is not None:
+                cond["observedGeneration"] = generation
+            cond["status"] = status
+            cond["lastProbeTime"] = None
+            cond["lastTransitionTime"] = (prev.get("lastTransitionTime") if prev is not None
+                                          and prev.get("status") == status else now)
+            if reason:
+                cond["reason"] = reason
+            if message:
+                cond["message"] = message
+            return cond
+
+        conditions = [c for c in old.get("conditions") or ()
+                      if c.get("type") not in KUBELET_CONDITIONS]
+        sandbox = run.stage in (INIT, MAIN) and bool(run.ip)
+        conditions.append(condition("PodReadyToStartContainers", sandbox))
+        incomplete = [c.name for c in run.ctrs[:run.n_init]
+                      if not (c.sidecar and c.started) and not (
+                          not c.sidecar and c.state == TERMINATED and c.exit_code == 0)]
+        if run.stage != INIT and not any(c.sidecar for c in run.ctrs[:run.n_init]):
+            incomplete = []
+        if incomplete:
+            conditions.append(condition("Initialized", False, "ContainersNotInitialized",
+                                        f"containers with incomplete status: "
+                                        f"[{' '.join(incomplete)}]"))
+        else:
+            conditions.append(condition("Initialized", True))
+        unready = [c.name for c in run.ctrs if (not c.init or c.sidecar) and not c.ready]
+        gates = [g.get("conditionType") for g in spec.get("readinessGates") or ()]
+        gate_problems = []
+        for gate in gates:
+            cond = old_conditions.get(gate)
+            if cond is None:
+                gate_problems.append(
+                    f'corresponding condition of pod readiness gate "{gate}" does not exist.')
+            elif cond.get("status") != "True":
+                gate_problems.append(f'the status of pod readiness gate "{gate}" is not '
+                                     f'"True", but {cond.get("status")}')
+        if phase == "Succeeded":
+            ready_cond = condition("Ready", False, "PodCompleted")
+            containers_cond = condition("ContainersReady", False, "PodCompleted")
+        elif unready:
+            message = f"containers with unready status: [{' '.join(unready)}]"
+            ready_cond = condition("Ready", False, "ContainersNotReady", message)
+            containers_cond = condition("ContainersReady", False, "ContainersNotReady", message)
+        elif gate_problems:
+            ready_cond = condition("Ready", False, "ReadinessGatesNotReady",
+                                   ", ".join(gate_problems))
+            containers_cond = condition("ContainersReady", True)
+        else:
+            ready_cond = condition("Ready", True)
+            containers_cond = condition("ContainersReady", True)
+        conditions += [ready_cond, containers_cond]
+        scheduled = old_conditions.get("PodScheduled")
+        if scheduled is None or scheduled.get("status") != "True":
+            scheduled = condition("PodScheduled", True)
+        conditions.append(scheduled)
+
+        status: Obj = {}
+        if generation is not None:
+            status["observedGeneration"] = generation
+        status["phase"] = phase
+        status["conditions"] = conditions
+        if run.reason:
+            status["reason"] = run.reason
+            status["message"] = run.message
+        status["hostIP"] = host_ip
+        status["hostIPs"] = [{"ip": host_ip}]
+        if run.ip:
+            status["podIP"] = run.ip
+            status["podIPs"] = [{"ip": run.ip}]
+        status["startTime"] = old.get("startTime") or _stamp(run.start)
+        if run.n_init:
+            status["initContainerStatuses"] = [self._container_status(run, c, pod)
+                                               for c in run.ctrs[:run.n_init]]
+        status["containerStatuses"] = [self._container_status(run, c, pod) for c in run.main]
+        status["qosClass"] = old.get("qosClass") or "BestEffort"
+        return status
+
+    def _container_status(self, run: Run, c: Ctr, pod: Obj) -> Obj:
+        spec = self._spec(pod, c)
+        image = spec.get("image") or ""
+        ref = parse_reference(image)
+        if c.state == RUNNING:
+            state: Obj = {"running": {"startedAt": _stamp(c.started_at)}}
+        elif c.state == TERMINATED:
+            state = {"terminated": self._terminated(c.exit_code, c.term_reason, c.started_at,
+                                                    c.finished_at, _cid(run, c, c.runs - 1))}
+        else:
+            waiting: Obj = {"reason": c.reason}
+            if c.message:
+                waiting["message"] = c.message
+            state = {"waiting": waiting}
+        last: Obj = {}
+        if c.last is not None:
+            code, reason, started, finished, attempt, _note = c.last
+            last = {"terminated": self._terminated(code, reason, started, finished,
+                                                   _cid(run, c, attempt))}
+        ran = c.runs > 0 and ref is not None
+        status: Obj = {"name": c.name, "state": state, "lastState": last, "ready": c.ready,
+                       "restartCount": max(0, c.runs - 1),
+                       "image": ref.full if ran and ref is not None else image,
+                       "imageID": ref.image_id if ran and ref is not None else ""}
+        if c.runs:
+            status["containerID"] = "containerd://" + _cid(run, c, c.runs - 1)
+        status["started"] = c.state == RUNNING and c.started
+        return status
+
+    @staticmethod
+    def _terminated(code: int, reason: str, started: float, finished: float, cid: str) -> Obj:
+        out: Obj = {"exitCode": code, "reason": reason, "startedAt": _stamp(started),
+                    "finishedAt": _stamp(finished)}
+        if cid:
+            out["containerID"] = "containerd://" + cid
+        return out
+
+    # ------------------------------------------------------------------ environment
+
+    def _env(self, pod: Obj, spec: Obj, run: Run) -> list[tuple[str, str]]:
+        """The container's environment, as the kubelet builds it (``envFrom`` then ``env``,
+        with ``$(VAR)`` references to earlier variables)."""
+        meta = pod["metadata"]
+        ns = meta["namespace"]
+        hostname = pod["spec"].get("hostname") or meta["name"][:63]
+        values: dict[str, str] = {}
+        for source in spec.get("envFrom") or ():
+            prefix = source.get("prefix") or ""
+            for kind in ("configMapRef", "secretRef"):
+                ref = source.get(kind)
+                if not ref:
+                    continue
+                data = self._config_data(kind, ns, ref.get("name", ""), bool(ref.get("optional")))
+                for k, v in (data or {}).items():
+                    name = prefix + k
+                    if re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
+                        values[name] = v
+        for var in spec.get("env") or ():
+            name = var.get("name", "")
+            if "valueFrom" not in var:
+                values[name] = _expand(str(var.get("value") or ""), values)
+                continue
+            source = var["valueFrom"] or {}
+            value = self._value_from(pod, spec, run, source)
+            if value is not None:
+                values[name] = value
+        head = [*DEFAULT_ENV_HEAD, ("HOSTNAME", hostname)]
+        tail = [(k, v) for k, v in DEFAULT_ENV_TAIL if k not in values]
+        return [(k, v) for k, v in head if k not in values] + list(values.items()) + tail
+
+    def _config_data(self, kind: str, ns: str, name: str,
+                     optional: bool) -> dict[str, str] | None:
+        secret = kind.startswith("secret")
+        informer = self.secrets if secret else self.configmaps
+        obj = informer.get(name, ns)
+        if obj is None:
+            if optional:
+                return None
+            what = "secret" if secret else "configmap"
+            raise _ConfigError(f'{what} "{name}" not found',
+                               ("Secret" if secret else "ConfigMap", ns, name))
+        data: dict[str, str] = {}
+        if secret:
+            for k, v in (obj.get("data") or {}).items():
+                try:
+                    data[k] = base64.b64decode(v).decode("utf-8", "replace")
+                except (ValueError, TypeError):
+                    data[k] = ""
+            data.update(obj.get("stringData") or {})
+        else:
+            data.update(obj.get("data") or {})
+        return data
+
+    def _value_from(self, pod: Obj, spec: Obj, run: Run, source: Obj) -> str | None:
+        meta = pod["metadata"]
+        ns = meta["namespace"]
+        if "fieldRef" in source:
+            path = (source["fieldRef"] or {}).get("fieldPath", "")
+            state = self.nodes.get(run.node)
+            host_ip = state.host_ip if state is not None else ""
+            simple = {
+                "metadata.name": meta["name"], "metadata.namespace": ns,
+                "metadata.uid": meta.get("uid", ""), "spec.nodeName": run.node,
+                "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "default"),
+                "status.hostIP": host_ip, "status.hostIPs": host_ip,
+                "status.podIP": run.ip, "status.podIPs": run.ip,
+            }
+            if path in simple:
+                return simple[path]
+            m = re.fullmatch(r"metadata\.(labels|annotations)\['([^']+)'\]", path)
+            if m:
+                return (meta.get(m.group(1)) or {}).get(m.group(2), "")
+            return ""
+        if "resourceFieldRef" in source:
+            resource = (source["resourceFieldRef"] or {}).get("resource", "")
+            kind, _, what = resource.partition(".")
+            value = ((spec.get("resources") or {}).get(kind) or {}).get(what)
+            if value is None:
+                value = {"cpu": "4", "memory": "17179869184"}.get(what, "0")
+            return str(value)
+        for kind in ("configMapKeyRef", "secretKeyRef"):
+            ref = source.get(kind)
+            if not ref:
+                continue
+            optional = bool(ref.get("optional"))
+            data = self._config_data(kind, ns, ref.get("name", ""), optional)
+            if data is None:
+                return None
+            key = ref.get("key", "")
+            if key not in data:
+                if optional:
+                    return None
+                what = "Secret" if kind == "secretKeyRef" else "ConfigMap"
+                raise _ConfigError(f"couldn't find key {key} in {what} {ns}/{ref.get('name')}",
+                                   (what, ns, ref.get("name", "")))
+            return data[key]
+        return None
+
+    def _program(self, pod: Obj, spec: Obj, env: list[tuple[str, str]]) -> progs.Program:
+        values = dict(env)
+        argv = tuple(_expand(str(a), values) for a in (
+            *(spec.get("command") or ()), *(spec.get("args") or ())))
+        ref = parse_reference(spec.get("image") or "")
+        image = self.registry.lookup(ref) if ref is not None else None
+        return progs.program_for(argv, image, ref.tag if ref is not None else "latest",
+                                 bool(spec.get("stdin")))
+
+    def _context(self, pod: Obj, spec: Obj, env: list[tuple[str, str]],
+                 start: float) -> progs.Context:
+        hostname = pod["spec"].get("hostname") or pod["metadata"]["name"][:63]
+        return progs.Context(tuple(env), hostname, start, bool(spec.get("stdin")))
+
+    # ------------------------------------------------------------------ logs
+
     def logs(self, pod: Obj, container: str, params: Mapping[str, str]) -> str:
-        """``pods/log`` for a simulated container."""
-        raise errors.BadRequest(
-            f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: '
-            "ContainerCreating")
+        """``pods/log`` for a simulated container (the apiserver checked the name)."""
+        meta = pod["metadata"]
+        name = meta["name"]
+        node = (pod.get("spec") or {}).get("nodeName")
+        run = self.runs.get((meta.get("namespace", ""), name))
+        if not node or node not in self.nodes:
+            return ""  # not on a simulated node: nothing to ask
+        state = self.nodes[node]
+        if not state.reachable:
+            raise errors.InternalError(
+                f'Get "https://{state.host_ip}:10250/containerLogs/{meta.get("namespace")}/'
+                f'{name}/{container}": dial tcp {state.host_ip}:10250: connect: no route to '
+                "host")
+        c = None
+        if run is not None and run.uid == meta.get("uid"):
+            c = next((x for x in run.ctrs if x.name == container), None)
+        if c is None or run is None:
+            raise errors.BadRequest(
+                f'container "{container}" in pod "{name}" is waiting to start: '
+                "ContainerCreating")
+        previous = str(params.get("previous", "")).lower() in ("true", "1")
+        now = self.clock.now()
+        if previous:
+            if c.last is None:
+                raise errors.BadRequest(
+                    f'previous terminated container "{container}" in pod "{name}" not found')
+            _code, _reason, started, finished, _cid, note = c.last
+        elif c.state == RUNNING:
+            started, finished, note = c.started_at, now, ""
+        elif c.state == TERMINATED:
+            started, finished, note = c.started_at, c.finished_at, c.note
+        elif c.last is not None:
+            _code, _reason, started, finished, _cid, note = c.last
+        else:
+            reason = {"ErrImagePull": "image can't be pulled",
+                      "ImagePullBackOff": "trying and failing to pull image"}.get(c.reason,
+                                                                                  c.reason)
+            raise errors.BadRequest(
+                f'container "{container}" in pod "{name}" is waiting to start: {reason}')
+        spec = self._spec(pod, c)
+        try:
+            env = self._env(pod, spec, run)
+        except _ConfigError:
+            env = []
+        program = self._program(pod, spec, env)
+        ctx = self._context(pod, spec, env, started)
+        lines = [(started + t, text) for t, text in progs.log_lines(program, ctx,
+                                                                   finished - started)]
+        if note:
+            lines.append((finished, note))
+        return _format_logs(lines, params, now)
+
+
+def _format_logs(lines: list[tuple[float, str]], params: Mapping[str, str], now: float) -> str:
+    """Apply ``sinceSeconds``/``sinceTime``, ``tailLines``, ``timestamps``, ``limitBytes``."""
+    since = params.get("sinceSeconds")
+    if since:
+        with contextlib.suppress(ValueError):
+            cutoff = now - float(since)
+            lines = [x for x in lines if x[0] >= cutoff]
+    since_time = params.get("sinceTime")
+    if since_time:
+        with contextlib.suppress(ValueError):
+            cutoff = datetime.datetime.fromisoformat(since_time.replace("Z", "+00:00")).timestamp()
+            lines = [x for x in lines if x[0] >= cutoff]
+    tail = params.get("tailLines")
+    if tail not in (None, ""):
+        with contextlib.suppress(ValueError):
+            n = int(str(tail))
+            if n >= 0:
+                lines = lines[-n:] if n else []
+    stamps = str(params.get("timestamps", "")).lower() in ("true", "1")
+    out: list[str] = []
+    for t, text in lines:
+        if stamps:
+            whole = math.floor(t)
+            nanos = round((t - whole) * 1e9)
+            if nanos >= 1_000_000_000:
+                whole, nanos = whole + 1, nanos - 1_000_000_000
+            out.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(whole))}."
+                       f"{nanos:09d}Z {text}\n")
+        else:
+            out.append(text + "\n")
+    text = "".join(out)
+    limit = params.get("limitBytes")
+    if limit:
+        with contextlib.suppress(ValueError):
+            n = int(str(limit))
+            if n >= 0:
+                text = text.encode()[:n].decode("utf-8", "ignore")
+    return text
+

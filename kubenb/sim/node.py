@@ -10,7 +10,7 @@ from typing import Any
 
 from kubenb.api.resources import KUBERNETES_VERSION
 
-__all__ = ["node_object", "node_status"]
+__all__ = ["node_address", "node_conditions", "node_object", "node_status", "pod_cidr"]
 
 Obj = dict[str, Any]
 
@@ -41,30 +41,36 @@ def node_address(index: int) -> str:
     return f"172.18.{(index + 1) // 256}.{(index + 1) % 256}"
 
 
+def node_conditions(heartbeat: str, since: str, *, ready: bool = True) -> list[dict[str, str]]:
+    """The four conditions a kubelet reports; ``since`` is when they last changed."""
+
+    def condition(ctype: str, status: str, reason: str, message: str) -> dict[str, str]:
+        return {"type": ctype, "status": status, "lastHeartbeatTime": heartbeat,
+                "lastTransitionTime": since, "reason": reason, "message": message}
+
+    return [
+        condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                  "kubelet has sufficient memory available"),
+        condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
+                  "kubelet has no disk pressure"),
+        condition("PIDPressure", "False", "KubeletHasSufficientPID",
+                  "kubelet has sufficient PID available"),
+        condition("Ready", "True" if ready else "False",
+                  "KubeletReady" if ready else "KubeletNotReady",
+                  "kubelet is posting ready status" if ready
+                  else "container runtime is starting"),
+    ]
+
+
 def node_status(name: str, *, index: int, now: str, cpu: str = "4", memory: str = "16Gi",
                 pods: str = "110", ready: bool = True) -> Obj:
     """The status a healthy kubelet posts: capacity, conditions, addresses, versions."""
     resources = {"cpu": cpu, "memory": memory, "pods": pods,
                  "ephemeral-storage": "100Gi", "hugepages-2Mi": "0"}
 
-    def condition(ctype: str, status: str, reason: str, message: str) -> dict[str, str]:
-        return {"type": ctype, "status": status, "lastHeartbeatTime": now,
-                "lastTransitionTime": now, "reason": reason, "message": message}
-
     return {
         "capacity": resources, "allocatable": dict(resources),
-        "conditions": [
-            condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                      "kubelet has sufficient memory available"),
-            condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
-                      "kubelet has no disk pressure"),
-            condition("PIDPressure", "False", "KubeletHasSufficientPID",
-                      "kubelet has sufficient PID available"),
-            condition("Ready", "True" if ready else "False",
-                      "KubeletReady" if ready else "KubeletNotReady",
-                      "kubelet is posting ready status" if ready
-                      else "container runtime is starting"),
-        ],
+        "conditions": node_conditions(now, now, ready=ready),
         "addresses": [{"type": "InternalIP", "address": node_address(index)},
                       {"type": "Hostname", "address": name}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
