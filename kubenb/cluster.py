@@ -38,6 +38,7 @@ from kubenb.runtime.manager import Manager, SettleReport
 from kubenb.sim.node import node_object, node_status
 
 if TYPE_CHECKING:
+    from kubenb.sim.faults import Faults
     from kubenb.sim.kubelet import Kubelets
 
 __all__ = ["Cluster"]
@@ -78,6 +79,8 @@ class Cluster:
         self.client = Client(InProcessTransport(self.endpoints), field_manager="kubenb")
         self.manager = Manager(self.client, self.clock)
         self.kubelets: Kubelets | None = None
+        #: failure injection (kill a container, take a node down...); None without controllers
+        self.faults: Faults | None = None
         if controllers:
             self._control_plane()
         self._kubeconfig_path = kubeconfig
@@ -88,6 +91,7 @@ class Cluster:
     def _control_plane(self) -> None:
         from kubenb.controllers import default_controllers
         from kubenb.scheduler import Scheduler
+        from kubenb.sim.faults import Faults
         from kubenb.sim.kubelet import Kubelets
 
         for controller in default_controllers():
@@ -96,6 +100,7 @@ class Cluster:
         self.kubelets = Kubelets()
         self.manager.add(self.kubelets)
         self.endpoints.logs = self.kubelets.logs
+        self.faults = Faults(self.kubelets, self.client)
 
     def start(self) -> Cluster:
         if self.started:

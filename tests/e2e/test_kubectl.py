@@ -117,11 +117,15 @@ def test_server_side_apply_and_conflicts(kubectl: Kubectl, namespace: str,
 
 def test_get_forms(kubectl: Kubectl, namespace: str, manifests: Path) -> None:
     kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "-n", namespace)
-    kubectl("run", "solo", "--image=busybox", "-n", namespace, "--labels=app=solo,tier=x")
+    # the control plane runs: wait until the rollout is done, so the columns are settled
+    kubectl.run("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s",
+                timeout=90)
+    kubectl("run", "solo", "--image=busybox", "-n", namespace, "--labels=app=solo,tier=x",
+            "--overrides", '{"spec": {"schedulerName": "nobody"}}')  # stays Pending
     table = kubectl("get", "deployments", "-n", namespace).splitlines()
     assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-    assert table[1].split()[:4] == ["web", "0/2", "0", "0"]
-    pods = kubectl("get", "pods", "-n", namespace).splitlines()
+    assert table[1].split()[:4] == ["web", "2/2", "2", "2"]
+    pods = kubectl("get", "pods", "-n", namespace, "-l", "app=solo").splitlines()
     assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert pods[1].split()[:4] == ["solo", "0/1", "Pending", "0"]
     wide = kubectl("get", "pods", "-o", "wide", "-n", namespace).splitlines()[0].split()
@@ -347,8 +351,9 @@ def test_auth_reviews(kubectl: Kubectl) -> None:
 
 def test_drain_evicts_bound_pods_and_cordons(kubectl: Kubectl, namespace: str,
                                              manifests: Path) -> None:
-    for pod in ("drained-a", "drained-b"):
-        kubectl("run", pod, "--image=busybox", "-n", namespace)
+    for pod in ("drained-a", "drained-b"):  # bound by hand here, not by the scheduler
+        kubectl("run", pod, "--image=busybox", "-n", namespace,
+                "--overrides", '{"spec": {"schedulerName": "by-hand"}}')
         binding = manifests / f"{pod}.json"
         binding.write_text(json.dumps({"apiVersion": "v1", "kind": "Binding",
                                        "metadata": {"name": pod},

@@ -16,6 +16,15 @@ from kubenb import Cluster
 
 
 @pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The apiserver alone: these tests write status and bindings themselves, which the
+    controllers and the scheduler would otherwise race them for."""
+    path = tmp_path_factory.mktemp("kubenb") / "kubeconfig"
+    with Cluster(nodes=2, kubeconfig=path, controllers=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
 def api(cluster: Cluster) -> Iterator[client.ApiClient]:
     api_client = config.new_client_from_config(config_file=cluster.kubeconfig)
     yield api_client
@@ -170,12 +179,17 @@ def test_terminating_namespace_refuses_new_objects(api: client.ApiClient) -> Non
     core = client.CoreV1Api(api)
     name = "doomed-" + uuid.uuid4().hex[:6]
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    # an object held by a finalizer keeps the namespace Terminating while the namespace
+    # controller waits for it
+    core.create_namespaced_config_map(name, client.V1ConfigMap(metadata=client.V1ObjectMeta(
+        name="held", finalizers=["example.com/hold"])))
     core.delete_namespace(name)
     assert core.read_namespace(name).status.phase == "Terminating"
     with pytest.raises(ApiException) as exc:
         core.create_namespaced_config_map(name, client.V1ConfigMap(
             metadata=client.V1ObjectMeta(name="late")))
     assert exc.value.status == 403
+    core.patch_namespaced_config_map("held", name, {"metadata": {"finalizers": None}})
 
 
 def test_dynamic_client(api: client.ApiClient, ns: str) -> None:
