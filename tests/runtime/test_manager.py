@@ -239,3 +239,13 @@ def test_informer_indexes_handlers_and_relist(cluster: Cluster) -> None:
 def test_settle_needs_a_running_engine() -> None:
     with Cluster(controllers=False, serve=False) as c, pytest.raises(RuntimeError):
         c.settle(1)
+
+
+def test_engine_shortens_the_switch_interval_while_it_runs() -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    with Cluster(serve=False, speed="max") as c:
+        assert sys.getswitchinterval() == min(before, 0.0005)
+        assert c.manager.running
+    assert sys.getswitchinterval() == before
