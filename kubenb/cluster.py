@@ -111,6 +111,11 @@ class Cluster:
         self._bootstrap()
         if self.kubelets is not None:
             self.manager.start()
+            if self.clock.virtual:
+                # let the control plane finish its own start-up (node registration, the default
+                # StorageClass...) before the caller's first write, so what a seeded run does
+                # never depends on how the two threads interleaved
+                self.manager.settle(30)
         self.started = True
         return self
 

@@ -7,9 +7,10 @@ and to give the same result every time. So every component asks this clock, neve
 
 - :class:`RealClock` is wall time scaled by ``speed`` (``kubenb serve --speed 10``).
 - :class:`VirtualClock` is the ``max`` speed: time stands still while there is work, and jumps to
-  the next timer as soon as the engine is idle. It follows wall time only when nothing but
-  *background* timers are pending (lease heartbeats, periodic monitors, cron schedules: things
-  that recur forever), so an idle cluster neither spins nor freezes.
+  the next timer as soon as the engine is idle. When nothing but *background* timers are pending
+  (lease heartbeats, periodic monitors, cron schedules: things that recur forever), time stops
+  until something happens or ``advance`` moves it, so an idle cluster does not spin and a run
+  does not depend on how fast its caller is.
 
 Timers are kept here, in one heap ordered by (due time, sequence number), which is what makes a
 virtual-clock run deterministic. The engine (:mod:`kubenb.runtime.manager`) pops and runs them
@@ -153,21 +154,27 @@ class RealClock(Clock):
 
 
 class VirtualClock(Clock):
-    """The ``max`` speed: jumps to the next timer whenever the engine is idle.
+    """The ``max`` speed: a discrete-event clock.
 
-    While only background timers are pending the clock follows wall time at 1x, so heartbeats
-    keep an idle cluster looking alive without burning a core.
+    Time stands still while the engine works and jumps to the next timer as soon as it is idle.
+    When only background timers are left, time stops: nothing recurring (heartbeats, cron
+    schedules) runs until something happens or :meth:`~kubenb.runtime.manager.Manager.advance`
+    moves time on. That is what makes a run repeatable: nothing depends on how long the caller
+    took between two steps. ``follow_wall=True`` lets an idle clock follow wall time instead (at
+    1x), for a cluster that should keep ticking between steps at the cost of repeatability.
     """
 
     virtual = True
 
-    def __init__(self, start: float | datetime.datetime | None = None) -> None:
+    def __init__(self, start: float | datetime.datetime | None = None, *,
+                 follow_wall: bool = False) -> None:
         super().__init__()
         if start is None:
             start = time.time()
         elif isinstance(start, datetime.datetime):
             start = start.timestamp()
         self._now = float(start)
+        self.follow_wall = follow_wall
         self._idle_since: tuple[float, float] | None = None  # (virtual, wall) when idling began
 
     def now(self) -> float:
@@ -178,10 +185,13 @@ class VirtualClock(Clock):
             return self._now
 
     def real_delay(self, seconds: float) -> float:
-        return max(0.0, seconds)
+        # a frozen idle clock waits for a wake-up, not for time
+        return max(0.0, seconds) if self.follow_wall else 3600.0
 
     def idle(self, idling: bool) -> None:
         """The engine says whether it is waiting with only background timers pending."""
+        if not self.follow_wall:
+            return
         with self._lock:
             if idling and self._idle_since is None:
                 self._idle_since = (self._now, time.monotonic())

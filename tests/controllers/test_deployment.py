@@ -530,9 +530,11 @@ def test_rollout_undo_rolls_back_and_bumps_the_revision() -> None:
         d["metadata"]["annotations"] = {"kubernetes.io/change-cause": "v1"}
         c.client.create(kinds.DEPLOYMENTS, d)
         assert c.settle(10)
-        c.client.patch(kinds.DEPLOYMENTS, "web", {"metadata": {"annotations": {
-            "kubernetes.io/change-cause": "v2"}}}, NS)
-        set_image(c, "nginx:2")
+        with c.paused():  # one change, as kubectl apply would make it (else the controller
+            # may copy the new change-cause onto the current ReplicaSet in between, as upstream)
+            c.client.patch(kinds.DEPLOYMENTS, "web", {"metadata": {"annotations": {
+                "kubernetes.io/change-cause": "v2"}}}, NS)
+            set_image(c, "nginx:2")
         assert c.settle(10)
         v1, v2 = rs_for_image(c, "nginx:1"), rs_for_image(c, "nginx:2")
         assert v1["metadata"]["annotations"]["kubernetes.io/change-cause"] == "v1"
@@ -860,9 +862,10 @@ def test_kubectl_rollout_status_undo_and_history() -> None:
         assert c.settle(10)
         assert kubectl("rollout", "status", "deployment/web", "--timeout=10s") == \
             'deployment "web" successfully rolled out\n'
-        c.client.patch(kinds.DEPLOYMENTS, "web", {"metadata": {"annotations": {
-            "kubernetes.io/change-cause": "broken"}}}, NS)
-        set_image(c, "broken")
+        with c.paused():  # one change (see test_rollout_undo_rolls_back_and_bumps_the_revision)
+            c.client.patch(kinds.DEPLOYMENTS, "web", {"metadata": {"annotations": {
+                "kubernetes.io/change-cause": "broken"}}}, NS)
+            set_image(c, "broken")
         c.settle(10)
         failed = kubectl.run("rollout", "status", "deployment/web", "--timeout=10s",
                              check=False)

@@ -56,8 +56,13 @@ def test_cancelled_and_background_timers_do_not_count_as_work() -> None:
     assert clock.next_due() == 10.0
 
 
-def test_idle_virtual_clock_follows_wall_time_and_never_goes_back() -> None:
-    clock = VirtualClock(50.0)
+def test_idle_virtual_clock_stands_still_unless_told_to_follow_wall_time() -> None:
+    frozen = VirtualClock(50.0)
+    frozen.idle(True)
+    assert frozen.now() == 50.0
+    assert frozen.real_delay(10) >= 3600  # it waits for a wake-up, not for time
+    frozen.idle(False)
+    clock = VirtualClock(50.0, follow_wall=True)
     clock.idle(True)
     first = clock.now()
     clock.idle(False)
