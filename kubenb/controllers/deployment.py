@@ -51,7 +51,7 @@ from kubenb.runtime.controller import (
     enqueue_owner,
     enqueue_self,
 )
-from kubenb.runtime.informer import Handler, by_controller_owner
+from kubenb.runtime.informer import ORPHANS, Handler, by_controller_owner, orphan_namespace
 from kubenb.runtime.manager import Manager
 
 __all__ = [
@@ -90,7 +90,6 @@ FAILED_RS_CREATE_REASON = "ReplicaSetCreateError"
 MIN_AVAILABLE_REASON = "MinimumReplicasAvailable"
 MIN_UNAVAILABLE_REASON = "MinimumReplicasUnavailable"
 
-_ORPHANS = "deployment-orphans"
 #: failed syncs retried (with back-off) before the Deployment is dropped until its next change
 MAX_RETRIES = 15
 
@@ -319,13 +318,6 @@ def _timed_out(d: Obj, status: Obj, now: float) -> bool:
     return since + int(d["spec"]["progressDeadlineSeconds"]) < now
 
 
-def _orphan_namespace(rs: Obj) -> Iterable[str]:
-    """Index value: the namespace of a ReplicaSet no controller owns (adoption candidates)."""
-    if controller_ref(rs) is None:
-        return (rs["metadata"].get("namespace") or "",)
-    return ()
-
-
 def _set_replicas_annotations(rs: Obj, desired: int, maximum: int) -> bool:
     annotations = rs["metadata"].setdefault("annotations", {})
     changed = False
@@ -454,7 +446,7 @@ class DeploymentController(Controller):
         self.sets = mgr.informer(REPLICASETS)
         self.pods = mgr.informer(PODS)
         self.sets.add_index("controller", by_controller_owner)
-        self.sets.add_index(_ORPHANS, _orphan_namespace)
+        self.sets.add_index(ORPHANS, orphan_namespace)
         self.pods.add_index("controller", by_controller_owner)
         self.deployments.add_handler(enqueue_self(self))
         self.sets.add_handler(enqueue_owner(self, "Deployment", also=self._orphan_set))
@@ -590,7 +582,7 @@ class DeploymentController(Controller):
                                         if r.get("uid") != uid])
         if deleting:
             return out
-        orphans = [rs for rs in self.sets.by_index(_ORPHANS, ns)
+        orphans = [rs for rs in self.sets.by_index(ORPHANS, ns)
                    if not rs["metadata"].get("deletionTimestamp")
                    and sel.matches(rs["metadata"].get("labels"))]
         if orphans:

@@ -47,7 +47,7 @@ from kubenb.controllers.endpoints import (
 )
 from kubenb.controllers.podutil import is_pod_ready
 from kubenb.runtime.controller import Request, Result
-from kubenb.runtime.informer import Handler, Key, by_node, key_of
+from kubenb.runtime.informer import BY_NODE, Handler, Key, by_node, key_of
 from kubenb.runtime.manager import Manager
 
 __all__ = ["EndpointSliceController", "MAX_ENDPOINTS_PER_SLICE"]
@@ -65,7 +65,7 @@ MAX_ENDPOINTS_PER_SLICE = 100
 #: informer index names (the slice indexes are this controller's; the pod one is shared)
 SLICES_BY_SERVICE = "endpointslice/service"
 SLICES_BY_POD = "endpointslice/pod"
-PODS_BY_NODE = "spec.nodeName"
+PODS_BY_NODE = BY_NODE  # the shared index
 
 
 def _managed(obj: Obj) -> str | None:

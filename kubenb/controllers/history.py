@@ -24,11 +24,11 @@ from kubenb.api import errors
 from kubenb.api.kinds import CONTROLLERREVISIONS
 from kubenb.api.resources import ResourceType
 from kubenb.client.client import Client, PatchType, deepcopy
-from kubenb.controllers.podutil import controller_ref, parse_time
-from kubenb.runtime.informer import Informer
+from kubenb.controllers.podutil import parse_time
+from kubenb.runtime.informer import ORPHANS, Informer, orphan_namespace
 
 __all__ = [
-    "HASH_LABEL", "ORPHAN_INDEX", "REVISION_HASH_LABEL", "claim", "create_revision",
+    "HASH_LABEL", "ORPHANS", "REVISION_HASH_LABEL", "claim", "create_revision",
     "equal_data", "fnv32", "fnv32a", "hash_revision_data", "max_revision", "new_revision",
     "orphan_namespace", "revision_name", "revision_template", "safe_encode", "sort_revisions",
     "template_hash", "template_patch", "update_revision_number",
@@ -42,17 +42,8 @@ REVISION_HASH_LABEL = "controller-revision-hash"
 #: on StatefulSet revisions: the hash of the revision's data
 #: (``history.ControllerRevisionHashLabel``)
 HASH_LABEL = "controller.kubernetes.io/hash"
-#: informer index: the namespace of objects that have no controller (candidates for adoption)
-ORPHAN_INDEX = "orphans-by-namespace"
 
 _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's rand.SafeEncodeString alphabet
-
-
-def orphan_namespace(obj: Obj) -> Iterable[str]:
-    """Index value for :data:`ORPHAN_INDEX`: the namespace, when nothing controls the object."""
-    if controller_ref(obj) is None:
-        return (obj["metadata"].get("namespace") or "",)
-    return ()
 
 
 # ---------------------------------------------------------------------------------- hashing
@@ -197,7 +188,7 @@ def claim(client: Client, rt: ResourceType, informer: Informer, owner: Obj,
     """The objects ``owner`` controls after adopting and releasing (``ClaimObjects``).
 
     Owned objects (informer index ``controller``) that ``matches`` rejects are released;
-    orphans in the owner's namespace (index :data:`ORPHAN_INDEX`) that it accepts are adopted,
+    orphans in the owner's namespace (index :data:`ORPHANS`) that it accepts are adopted,
     unless ``adopt`` is False (an owner being deleted adopts nothing). Writes are guarded by
     resourceVersion: a conflict skips the object until the next reconcile."""
     meta = owner["metadata"]
@@ -212,7 +203,7 @@ def claim(client: Client, rt: ResourceType, informer: Informer, owner: Obj,
     if adopt and not meta.get("deletionTimestamp"):
         ref = {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"],
                "uid": uid, "controller": True, "blockOwnerDeletion": True}
-        for obj in informer.by_index(ORPHAN_INDEX, meta["namespace"]):
+        for obj in informer.by_index(ORPHANS, meta["namespace"]):
             if obj["metadata"].get("deletionTimestamp") or not matches(obj):
                 continue
             refs = [*(obj["metadata"].get("ownerReferences") or ()), ref]

@@ -41,7 +41,7 @@ from kubenb.client.client import PatchType, deepcopy
 from kubenb.controllers.podutil import now_string, parse_time
 from kubenb.runtime.clock import Timer
 from kubenb.runtime.controller import Controller, Request, Result
-from kubenb.runtime.informer import Handler, Key, by_node, key_of
+from kubenb.runtime.informer import BY_NODE, Handler, Key, by_node, key_of
 from kubenb.runtime.manager import Manager
 
 __all__ = ["NodeLifecycleController", "TaintEvictionController", "tolerates"]
@@ -61,7 +61,7 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 LEASE_NAMESPACE = "kube-node-lease"
 EXCLUDE_DISRUPTION_LABEL = "node.kubernetes.io/exclude-disruption"
-PODS_BY_NODE = "spec.nodeName"
+PODS_BY_NODE = BY_NODE  # the shared index
 FIELD_MANAGER = "kube-controller-manager"
 
 #: node condition -> {status: the NoSchedule taint it brings}

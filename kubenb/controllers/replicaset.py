@@ -27,7 +27,7 @@ from kubenb.controllers.podutil import (
     selector,
 )
 from kubenb.runtime.controller import Controller, Request, Result, enqueue_owner, enqueue_self
-from kubenb.runtime.informer import by_controller_owner
+from kubenb.runtime.informer import BY_CONTROLLER, ORPHANS, by_controller_owner, orphan_namespace
 from kubenb.runtime.manager import Manager
 
 __all__ = ["ReplicaSetController", "sync_replicas"]
@@ -36,14 +36,6 @@ Obj = dict[str, Any]
 
 #: at most this many creates or deletes per reconcile (kube-controller-manager's burstReplicas)
 BURST_REPLICAS = 500
-#: index of active pods that no controller owns, by namespace (candidates for adoption)
-ORPHANS = "orphans"
-
-
-def _orphan_namespace(pod: Obj) -> tuple[str, ...]:
-    if controller_ref(pod) is None and is_pod_active(pod):
-        return (pod["metadata"].get("namespace") or "",)
-    return ()
 
 
 class ReplicaSetController(Controller):
@@ -58,8 +50,8 @@ class ReplicaSetController(Controller):
         self.events = mgr.recorder(self.name)
         self.sets = mgr.informer(self.rt)
         self.pods = mgr.informer(PODS)
-        self.pods.add_index("controller", by_controller_owner)
-        self.pods.add_index(ORPHANS, _orphan_namespace)
+        self.pods.add_index(BY_CONTROLLER, by_controller_owner)
+        self.pods.add_index(ORPHANS, orphan_namespace)
         self.sets.add_handler(enqueue_self(self))
         # a pod's status changes reach its set coalesced: 500 pods becoming ready in one
         # instant are one reconcile, not 500 (each of which counts every pod)
@@ -112,7 +104,7 @@ def sync_replicas(ctrl: ReplicaSetController, rs: Obj) -> Result | None:
     if not deleting:
         for pod in pods_inf.by_index(ORPHANS, ns):
             pm = pod["metadata"]
-            if sel.matches(pm.get("labels")):
+            if is_pod_active(pod) and sel.matches(pm.get("labels")):
                 ref = {"apiVersion": rs["apiVersion"], "kind": rs["kind"], "name": meta["name"],
                        "uid": uid, "controller": True, "blockOwnerDeletion": True}
                 if _patch_owner(client, pod, [*(pm.get("ownerReferences") or ()), ref]):

@@ -28,7 +28,7 @@ from kubenb.api import errors
 from kubenb.api.kinds import CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS
 from kubenb.client.client import PatchType, deepcopy
 from kubenb.controllers.history import (
-    ORPHAN_INDEX,
+    ORPHANS,
     REVISION_HASH_LABEL,
     claim,
     create_revision,
@@ -244,7 +244,7 @@ class StatefulSetController(Controller):
         self.revisions = mgr.informer(CONTROLLERREVISIONS)
         for inf in (self.pods, self.revisions):
             inf.add_index("controller", by_controller_owner)
-            inf.add_index(ORPHAN_INDEX, orphan_namespace)
+            inf.add_index(ORPHANS, orphan_namespace)
         self.sets.add_handler(enqueue_self(self))
         self.pods.add_handler(enqueue_owner(self, self.kind, also=self._orphan))
         self.revisions.add_handler(enqueue_owner(self, self.kind, also=self._orphan))

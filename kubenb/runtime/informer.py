@@ -56,6 +56,21 @@ def by_owner(obj: Obj) -> Iterable[str]:
     return tuple(ref["uid"] for ref in obj["metadata"].get("ownerReferences") or ())
 
 
+#: shared index names: every controller that needs one of these uses the same one, so the pod
+#: informer keeps one copy of each index however many controllers read it
+BY_CONTROLLER = "controller"  # by_controller_owner
+BY_NODE = "node"  # by_node
+ORPHANS = "orphans"  # orphan_namespace
+
+
+def orphan_namespace(obj: Obj) -> Iterable[str]:
+    """Index value: the namespace of an object no controller owns (a candidate for adoption)."""
+    for ref in obj["metadata"].get("ownerReferences") or ():
+        if ref.get("controller"):
+            return ()
+    return (obj["metadata"].get("namespace") or "",)
+
+
 def by_node(obj: Obj) -> Iterable[str]:
     node = (obj.get("spec") or {}).get("nodeName")
     return (node,) if node else ()
