@@ -117,8 +117,12 @@ class Manager:
     def recorder(self, component: str) -> EventRecorder:
         rec = self._recorders.get(component)
         if rec is None:
-            rec = self._recorders[component] = EventRecorder(self.client, self.clock, component,
-                                                             seq=self._event_seq)
+            # Events are written as the process that records them: the kubelet, the scheduler,
+            # or kube-controller-manager for every controller
+            manager = {"kubelet": "kubelet", "default-scheduler": "kube-scheduler"}.get(
+                component, "kube-controller-manager")
+            rec = self._recorders[component] = EventRecorder(
+                self.client.as_manager(manager), self.clock, component, seq=self._event_seq)
             rec.journal = self._journal
         return rec
 

@@ -249,3 +249,13 @@ def test_engine_shortens_the_switch_interval_while_it_runs() -> None:
         assert sys.getswitchinterval() == min(before, 0.0005)
         assert c.manager.running
     assert sys.getswitchinterval() == before
+
+
+def test_events_are_written_as_the_component_that_records_them(cluster: Cluster) -> None:
+    cm_obj = cluster.client.create(kinds.CONFIGMAPS, cm("about"))
+    for component in ("kubelet", "default-scheduler", "replicaset-controller"):
+        cluster.manager.recorder(component).normal(cm_obj, "Test", component)
+    managers = {e["message"]: e["metadata"]["managedFields"][0]["manager"]
+                for e in cluster.client.list(kinds.EVENTS, "default").items}
+    assert managers == {"kubelet": "kubelet", "default-scheduler": "kube-scheduler",
+                        "replicaset-controller": "kube-controller-manager"}
