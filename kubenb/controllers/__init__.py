@@ -21,6 +21,7 @@ def default_controllers() -> list[Controller]:
     from kubenb.controllers.endpoints import EndpointsController
     from kubenb.controllers.endpointslice import EndpointSliceController
     from kubenb.controllers.gc import GarbageCollector
+    from kubenb.controllers.hpa import HorizontalPodAutoscalerController
     from kubenb.controllers.job import JobController
     from kubenb.controllers.namespace import NamespaceController
     from kubenb.controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
@@ -46,4 +47,5 @@ def default_controllers() -> list[Controller]:
         NamespaceController(),
         PodGCController(),
         PersistentVolumeController(),
+        HorizontalPodAutoscalerController(),
     ]

@@ -16,11 +16,13 @@ they never race with the kubelets); ``settle()`` or ``advance()`` then shows the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from kubenb.api import errors
+from kubenb.api.annotations import CPU_USAGE as CPU_USAGE_ANNOTATION
 from kubenb.api.kinds import PODS
-from kubenb.client.client import Client
+from kubenb.api.quantity import milli_value
+from kubenb.client.client import Client, PatchType
 from kubenb.sim.kubelet import RUNNING, Ctr, Kubelets, Run
 
 __all__ = ["Faults"]
@@ -164,6 +166,49 @@ class Faults:
             self.client.delete(PODS, pod, namespace, grace_period_seconds=grace_period_seconds)
         except errors.NotFound:
             raise ValueError(f"pod {namespace}/{pod} not found") from None
+
+    # ------------------------------------------------------------------ load
+
+    def cpu_load(self, namespace: str, selector_or_pod: str | Mapping[str, str],
+                 millicores: int | str | None) -> list[str]:
+        """Make pods busy: set their simulated CPU usage (the ``kubenb.io/cpu-usage``
+        annotation the HorizontalPodAutoscaler reads) to ``millicores`` per pod (an int, or a
+        quantity such as ``"250m"`` or ``"0.5"``); None takes them back to the idle baseline.
+        ``selector_or_pod`` is a pod name, a label selector (``"app=web"``) or a dict of
+        labels. Returns the names of the pods changed; pods created later start idle."""
+        if millicores is None:
+            value: str | None = None
+        else:
+            milli = millicores if isinstance(millicores, int) else milli_value(millicores)
+            if milli < 0:
+                raise ValueError(f"CPU usage cannot be negative: {millicores!r}")
+            value = f"{milli}m"
+        if isinstance(selector_or_pod, Mapping):
+            selector = ",".join(f"{k}={v}" for k, v in sorted(selector_or_pod.items()))
+        elif any(ch in selector_or_pod for ch in "=!(, "):
+            selector = selector_or_pod
+        else:
+            try:
+                pods = [self.client.get(PODS, selector_or_pod, namespace)]
+            except errors.NotFound:
+                raise ValueError(f"pod {namespace}/{selector_or_pod} not found") from None
+            selector = None
+        if selector is not None:
+            pods = self.client.list(PODS, namespace, label_selector=selector).items
+            if not pods:
+                raise ValueError(f"no pod in namespace {namespace!r} matches {selector!r}")
+        changed = []
+        for pod in pods:
+            meta = pod["metadata"]
+            if meta.get("deletionTimestamp"):
+                continue
+            try:
+                self.client.patch(PODS, meta["name"], {"metadata": {"annotations": {
+                    CPU_USAGE_ANNOTATION: value}}}, namespace, patch_type=PatchType.MERGE)
+            except errors.NotFound:
+                continue
+            changed.append(meta["name"])
+        return sorted(changed)
 
     # ------------------------------------------------------------------ nodes
 
