@@ -269,21 +269,36 @@ class Endpoints:
                 f"name on the URL ({name})")
         obj["metadata"]["name"] = name
 
-        def mutate(old: Obj) -> Obj:
-            new = _clone(obj)
-            return self._prepare_update(rt, old, new, opts, subresource)
+        def mutate(mine: Obj, old: Obj) -> Obj:
+            if subresource == "status":
+                # all a status write takes from the body (see _prepare_update): no need to copy
+                # the rest of it
+                new: Obj = {"metadata": {
+                    "resourceVersion": obj["metadata"].get("resourceVersion")}}
+                if "status" in obj:
+                    new["status"] = _clone(obj["status"])
+            else:
+                new = _clone(obj)
+            return self._prepare_update(rt, old, new, opts, subresource, base=mine)
 
-        out, _ = self.store.update(rt, namespace, name, mutate, dry_run=opts.dry_run)
+        out, _ = self.store.update(rt, namespace, name, mutate, dry_run=opts.dry_run,
+                                   with_old=True)
         self._after_write(rt, out, opts)
         return out
 
     def _prepare_update(self, rt: ResourceType, old: Obj, new: Obj, opts: WriteOptions,
-                        subresource: str, *, managed: bool = True) -> Obj:
-        """The strategy's PrepareForUpdate: what a write to this (sub)resource may change."""
+                        subresource: str, *, managed: bool = True,
+                        base: Obj | None = None) -> Obj:
+        """The strategy's PrepareForUpdate: what a write to this (sub)resource may change.
+
+        ``base`` is a private copy of ``old`` to build the result from (the store's second
+        parse), which ``old`` then stays untouched beside; without it ``old`` is that copy."""
+        if base is None:
+            base = old
         if subresource == "status":
             status = new.get("status")
             rv = (new.get("metadata") or {}).get("resourceVersion")
-            new = _clone(old)
+            new = _clone(old) if base is old else base
             if rv:  # the optimistic-concurrency guard still applies to status writes
                 new["metadata"]["resourceVersion"] = rv
             if status is None:
@@ -294,7 +309,7 @@ class Endpoints:
                 new["status"]["phase"] = old.get("status", {}).get("phase", "Active")
         elif subresource == "finalize" and rt.storage == ("", "namespaces"):
             finalizers = (new.get("spec") or {}).get("finalizers")
-            new = _clone(old)
+            new = _clone(old) if base is old else base
             new.setdefault("spec", {})["finalizers"] = finalizers or []
             if not finalizers:
                 del new["spec"]["finalizers"]
@@ -302,15 +317,15 @@ class Endpoints:
             raise errors.MethodNotAllowed(f"the server does not allow this method on the "
                                           f"requested resource ({subresource})")
         elif rt.has_status:
-            if "status" in old:
-                new["status"] = old["status"]
+            if "status" in base:
+                new["status"] = base["status"]
             else:
                 new.pop("status", None)
-        if rt.storage == ("", "namespaces") and not subresource and "spec" in old:
-            new["spec"] = old["spec"]  # spec.finalizers only change through /finalize
+        if rt.storage == ("", "namespaces") and not subresource and "spec" in base:
+            new["spec"] = base["spec"]  # spec.finalizers only change through /finalize
         new_meta = new["metadata"]
-        if "managedFields" not in new_meta and "managedFields" in old["metadata"]:
-            new_meta["managedFields"] = old["metadata"]["managedFields"]
+        if "managedFields" not in new_meta and "managedFields" in base["metadata"]:
+            new_meta["managedFields"] = base["metadata"]["managedFields"]
         self._admit(rt, new, opts, old=old)
         if rt.storage == self._crd_rt.storage:
             self._validate_crd(new)
@@ -347,11 +362,12 @@ class Endpoints:
         if patch_type == PatchType.APPLY:
             return self._apply(rt, namespace, name, patch, opts, subresource)
 
-        def mutate(old: Obj) -> Obj:
-            new = self._patched(rt, old, patch_type, patch)
-            return self._prepare_update(rt, old, new, opts, subresource)
+        def mutate(mine: Obj, old: Obj) -> Obj:
+            new = self._patched(rt, mine, patch_type, patch)
+            return self._prepare_update(rt, old, new, opts, subresource, base=mine)
 
-        out, _ = self.store.update(rt, namespace, name, mutate, dry_run=opts.dry_run)
+        out, _ = self.store.update(rt, namespace, name, mutate, dry_run=opts.dry_run,
+                                   with_old=True)
         self._after_write(rt, out, opts)
         return out
 
@@ -537,7 +553,7 @@ class Endpoints:
                                   f"({rt.plural}/scale)")
         spec_path = rt.scale_paths[0]
 
-        def mutate(old: Obj) -> Obj:
+        def mutate(new: Obj, old: Obj) -> Obj:
             scale = change(self._scale_of(rt, old))
             if not isinstance(scale, dict):
                 raise errors.BadRequest("the body of the request must be a Scale object")
@@ -550,7 +566,6 @@ class Endpoints:
                     causes=[Cause("FieldValueInvalid", "must be greater than or equal to 0",
                                   "spec.replicas")])
             rv = (scale.get("metadata") or {}).get("resourceVersion")
-            new = _clone(old)
             if rv:
                 new["metadata"]["resourceVersion"] = rv
             _path_set(new, spec_path, replicas)
@@ -560,7 +575,8 @@ class Endpoints:
                 subresource="scale")
             return new
 
-        out, _ = self.store.update(rt, namespace, name, mutate, dry_run=opts.dry_run)
+        out, _ = self.store.update(rt, namespace, name, mutate, dry_run=opts.dry_run,
+                                   with_old=True)
         return self._scale_of(rt, out)
 
     # ------------------------------------------------------------------ pods/*
@@ -584,7 +600,7 @@ class Endpoints:
                 name=name, kind="Binding",
                 causes=[Cause("FieldValueRequired", "Required value", "target.name")])
 
-        def mutate(pod: Obj) -> Obj:
+        def mutate(pod: Obj, old: Obj) -> Obj:
             spec = pod.setdefault("spec", {})
             if pod["metadata"].get("deletionTimestamp"):
                 raise errors.Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": '
@@ -598,7 +614,8 @@ class Endpoints:
                 raise errors.Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": '
                                       "the UID in the binding does not match the pod",
                                       name=name, kind="pods")
-            old = _clone(pod)
+            if "spec" not in old:  # what the write changed starts from the spec set above
+                old = dict(old, spec={})
             spec["nodeName"] = node
             for key in ("annotations",):
                 if meta.get(key):
@@ -621,7 +638,7 @@ class Endpoints:
 
         # binding writes storage directly, not through the pod update strategy: no generation bump
         self.store.update(pods, namespace, name, mutate, dry_run=opts.dry_run,
-                          bump_generation=False)
+                          bump_generation=False, with_old=True)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "code": 201}
 

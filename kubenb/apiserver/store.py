@@ -176,6 +176,7 @@ class FieldValues(Mapping[str, str]):
 
 
 _FIELD_INDEXES: dict[tuple[str, ...], dict[str, int]] = {}
+_FIELD_PARTS: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
 
 
 def selectable_fields(rt: ResourceType, obj: Mapping[str, Any]) -> FieldValues:
@@ -188,10 +189,18 @@ def selectable_fields(rt: ResourceType, obj: Mapping[str, Any]) -> FieldValues:
     if index is None:
         keys = ("metadata.name", "metadata.namespace", *paths)
         index = _FIELD_INDEXES[paths] = {k: i for i, k in enumerate(keys)}
+    parts_of = _FIELD_PARTS.get(paths)
+    if parts_of is None:
+        parts_of = _FIELD_PARTS[paths] = tuple(tuple(p.split(".")) for p in paths)
     meta = obj.get("metadata") or {}
     values = [meta.get("name", ""), sys.intern(meta.get("namespace", ""))]
-    for path in paths:
-        value = _get_path(obj, path)
+    for parts in parts_of:
+        value: Any = obj
+        for part in parts:  # _get_path, with the paths split once per kind
+            if type(value) is not dict and not isinstance(value, Mapping):
+                value = None
+                break
+            value = value.get(part)
         if isinstance(value, bool):
             values.append("true" if value else "false")
         elif value is None:

@@ -20,10 +20,26 @@ class JSONPatchError(ValueError):
     """The patch cannot be applied (bad operation, missing path, failed ``test``)."""
 
 
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON value, several times cheaper than :func:`copy.deepcopy` on the dicts,
+    lists and scalars patches are made of; anything else is deep-copied as before."""
+    tv = type(value)
+    if tv is dict:
+        return {k: v if type(v) in _ATOMS else _copy(v) for k, v in value.items()}
+    if tv is list:
+        return [v if type(v) in _ATOMS else _copy(v) for v in value]
+    if tv in _ATOMS:
+        return value
+    return copy.deepcopy(value)
+
+
 def json_merge_patch(target: Any, patch: Any) -> Any:
     """Apply an RFC 7386 merge patch: objects merge recursively, null deletes, the rest replaces."""
     if not isinstance(patch, Mapping):
-        return copy.deepcopy(patch)
+        return _copy(patch)
     result = dict(target) if isinstance(target, Mapping) else {}
     for key, value in patch.items():
         if value is None:

@@ -67,6 +67,9 @@ def _compare(t: _Type, lhs: JSON, rhs: JSON, path: Path, c: _Comparison) -> None
         if lm:
             for key, lv in lm.items():
                 rv = rm.get(key, _NIL) if rm else _NIL
+                if rv is lv or (type(rv) is type(lv) and rv == lv):
+                    # what _compare finds for equal values of one type: nothing
+                    continue
                 sub = path + ("f:" + key,)  # noqa: RUF005
                 _compare(fields.get(key) or elem or _UNTYPED, lv, rv, sub, c)
         if rm:
@@ -151,6 +154,10 @@ def _compare_items(
         rv = rvals.get(tok, ())
         sub = path + (tok,)  # noqa: RUF005
         if len(lv) <= 1 and len(rv) <= 1:
+            if lv and rv:
+                li, ri = lv[0], rv[0]
+                if li is ri or (type(li) is type(ri) and li == ri):
+                    continue
             _compare(item_t, lv[0] if lv else _NIL, rv[0] if rv else _NIL, sub, c)
         elif len(lv) >= 2 and len(rv) >= 2:
             if list(lv) != list(rv):

@@ -78,6 +78,48 @@ def _emit(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _trie_to_canonical_fields(trie: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """_trie_to_fields, also telling whether decoding the result gives the trie's set back in
+    the same spelling (every element canonical, nothing at the root, not empty): then encoding
+    that decoded set writes these same FieldsV1 again."""
+    ok = [bool(trie) and "." not in trie]
+    return _emit_checked(trie, ok), ok[0]
+
+
+def _emit_checked(node: dict[str, Any], ok: list[bool]) -> dict[str, Any]:
+    """_emit, clearing ``ok[0]`` on an element that decoding would spell differently."""
+    if "." in node:
+        if len(node) == 1:
+            return {}
+        out: dict[str, Any] = {".": {}}
+        children = [k for k in node if k != "."]
+    else:
+        if not node:
+            return {}
+        out = {}
+        children = list(node)
+    if len(children) > 1:
+        children.sort()
+        if children[0][0] != "f" or children[-1][0] != "f":
+            children.sort(key=_token_order)
+            _check_tokens(children, ok)
+    elif children[0][0] != "f":
+        _check_tokens(children, ok)
+    for tok in children:
+        out[tok] = _emit_checked(node[tok], ok)
+    return out
+
+
+def _check_tokens(tokens: list[str], ok: list[bool]) -> None:
+    for tok in tokens:
+        if tok[:2] != "f:":
+            try:
+                if _canonical_token(tok) != tok:
+                    ok[0] = False
+            except _DecodeError:
+                ok[0] = False
+
+
 def _fields_to_set(fields: Any) -> set[Path]:
     """Decode FieldsV1 (already parsed JSON) into a set of paths."""
     out: set[Path] = set()
@@ -132,6 +174,10 @@ def _exclude(paths: set[Path], ignore: tuple[Path, ...]) -> set[Path]:
     """Remove ignored paths and everything below them (fieldpath's exclude filter)."""
     if not ignore or not paths:
         return paths
+    if all(len(i) == 1 for i in ignore):
+        # the usual case (status on the main resource, spec on status): one top-level field
+        heads = {i[0] for i in ignore}
+        return {p for p in paths if not p or p[0] not in heads}
     return {p for p in paths if not any(p[: len(i)] == i for i in ignore)}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from kubenb.apiserver.patch.apply.compare import _changed_trie
 from kubenb.apiserver.patch.apply.errors import ApplyConflict, ApplyError, _Conflicts, _DecodeError
-from kubenb.apiserver.patch.apply.fieldset import _iterate, _trie, _trie_to_fields
+from kubenb.apiserver.patch.apply.fieldset import _iterate, _trie, _trie_to_canonical_fields
 from kubenb.apiserver.patch.apply.lastapplied import (
     _allowed_from_last_applied,
     _update_last_applied,
@@ -32,6 +32,7 @@ from kubenb.apiserver.patch.apply.managedfields import (
 from kubenb.apiserver.patch.apply.managers import _STRIP, _FieldManager
 from kubenb.apiserver.patch.apply.paths import Path, _path_str
 from kubenb.apiserver.patch.apply.schema import _root_type, _Type
+from kubenb.apiserver.patch.apply.updates import remember_canonical, update_entries
 from kubenb.apiserver.patch.apply.validate import _validate
 from kubenb.apiserver.patch.apply.values import _NIL, _jcopy, _plain
 from kubenb.apiserver.schemas import SchemaSet
@@ -209,7 +210,7 @@ def record_update(
     managedFields sent in ``new`` replace the stored ones (``[]`` or ``[{}]`` clears them) except on
     subresources; an existing object without managedFields stays untracked until the next apply.
     An empty result means the object carries no managedFields. ``fast=False`` takes the general
-    path for creates too (the tests hold the create shortcut to it).
+    path for creates and updates too (the tests hold the shortcuts to it).
     """
     root, zero = _root_type(schema, schemas)
     ignore = _ignored_paths(root, subresource, reset_fields)
@@ -218,6 +219,17 @@ def record_update(
         # what _live_or_new finds for a create that sends no managedFields: nothing
         return _record_create(root, zero, _body(new), manager, api_version, now, subresource,
                               ignore)
+    if old is not None and fast:
+        stored = _managed_fields_of(old)
+        sent = _managed_fields_of(new)
+        if subresource or sent is None or sent is stored or sent == stored:
+            # _live_or_new decodes exactly the stored entries
+            entries = update_entries(
+                root, stored, _body(old), _body(new), manager=manager,
+                api_version=api_version, now=now, subresource=subresource, ignore=ignore,
+            )
+            if entries is not None:
+                return entries
     managed = _live_or_new(old, new, is_subresource=subresource != "")
     if not managed.fields:
         if old is not None:
@@ -264,7 +276,10 @@ def _record_create(
     if now:
         entry["time"] = now
     entry["fieldsType"] = "FieldsV1"
-    entry["fieldsV1"] = _trie_to_fields(trie)
+    fields, canonical = _trie_to_canonical_fields(trie)
+    if canonical:
+        remember_canonical(fields)
+    entry["fieldsV1"] = fields
     if subresource:
         entry["subresource"] = subresource
     return [entry]
