@@ -144,8 +144,8 @@ def _tls() -> Iterator[tuple[str, str]]:
 
 
 def measure(*, seconds: float = 8.0, connections: int = 32, threads: int = 1,
-            kmock: bool = True, profile: bool = True, profile_seconds: float = 4.0
-            ) -> dict[str, Any]:
+            kmock: bool = True, profile: bool = True, profile_seconds: float = 4.0,
+            controllers: bool = False) -> dict[str, Any]:
     """Run every stack, print one line each plus the verdict; return the figures."""
     print(f"creates: wrk {threads} thread(s), {connections} connections, {seconds:g}s per run "
           f"(after a 1s warm-up); {_load()}", flush=True)
@@ -161,7 +161,7 @@ def measure(*, seconds: float = 8.0, connections: int = 32, threads: int = 1,
         print(format_line("bare-aiohttp-tls", result), flush=True)
 
     for label, (path, make_body) in BODIES.items():
-        with kubenb_in_process() as server:
+        with kubenb_in_process(controllers=controllers) as server:
             _prime(server.url + path, make_body())
             _wrk(server.url + path, make_body(), count=server.count, **warm)
             result, cpu = _kubenb_run(server, path, make_body(), **run)
@@ -298,10 +298,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile-seconds", type=float, default=4.0)
     parser.add_argument("--no-kmock", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--controllers", action="store_true",
+                        help="run the control plane in the server process too (its informers "
+                             "parse every object the load creates)")
     args = parser.parse_args(argv)
     measure(seconds=args.seconds, connections=args.connections, threads=args.threads,
             kmock=not args.no_kmock, profile=not args.no_profile,
-            profile_seconds=args.profile_seconds)
+            profile_seconds=args.profile_seconds, controllers=args.controllers)
 
 
 if __name__ == "__main__":

@@ -80,12 +80,17 @@ class KubenbServer:
 
 @contextmanager
 def kubenb_in_process(*, nodes: int = 0, time_handler: bool = False,
+                      controllers: bool = False,
                       ready_timeout_s: float = 120.0) -> Iterator[KubenbServer]:
-    """Start ``Cluster(nodes=...)`` in a spawned child; stop it when the block exits."""
+    """Start ``Cluster(nodes=...)`` in a spawned child; stop it when the block exits.
+
+    The API-server benchmarks measure the API server, so by default the child runs no control
+    plane (``controllers=False``: static nodes); ``controllers=True`` adds it, informers and all,
+    as in a notebook kernel."""
     import multiprocessing
 
     parent_end, child_end = multiprocessing.get_context("spawn").Pipe(duplex=True)
-    options = {"nodes": nodes, "time_handler": time_handler}
+    options = {"nodes": nodes, "time_handler": time_handler, "controllers": controllers}
     try:
         with serve_in_process(serve_kubenb, child_end, options,
                               ready_timeout_s=ready_timeout_s) as process:
@@ -100,7 +105,8 @@ def serve_kubenb(ready: Connection, counter: Counter, control: Connection,
     """Child-process entry (see ``bench.loadgen.serve_in_process``): serve until terminated."""
     from kubenb import Cluster
 
-    cluster = Cluster(nodes=int(options.get("nodes", 0)), token=TOKEN)
+    cluster = Cluster(nodes=int(options.get("nodes", 0)), token=TOKEN,
+                      controllers=bool(options.get("controllers", False)))
     timings: list[tuple[str, str, float]] = []
     if options.get("time_handler"):
         # build_server routes to `api.handle` when the server starts; an instance attribute set

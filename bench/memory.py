@@ -65,7 +65,8 @@ def _measure_here(pods: int, fast: bool) -> dict[str, Any]:
     from kubenb import Cluster
 
     rss_start = _status_kb("VmRSS")
-    cluster = Cluster(nodes=3).start()
+    cluster = Cluster(nodes=3, controllers=False).start()  # the store's cost, not the kubelets'
+
     try:
         populate(cluster, WARMUP_PODS, fast=fast)
         gc.collect()

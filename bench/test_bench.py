@@ -27,7 +27,8 @@ needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not i
 def _stored_pods(fast: bool, count: int = 3) -> list[dict[str, Any]]:
     from kubenb import Cluster
 
-    cluster = Cluster(nodes=3)  # not started: populate needs only the store and endpoints
+    # not started: populate needs only the store and endpoints
+    cluster = Cluster(nodes=3, controllers=False)
     populate(cluster, count, fast=fast)
     rt = cluster.registry.get("", "v1", "pods")
     assert rt is not None
