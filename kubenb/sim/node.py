@@ -33,8 +33,14 @@ def node_object(name: str, *, index: int, labels: dict[str, str] | None = None,
 
 
 def pod_cidr(index: int) -> str:
-    """A /24 per node from 10.244.0.0/16 (then 10.245... for node 256 and up)."""
-    return f"10.{244 + index // 256}.{index % 256}.0/24"
+    """A /24 per node: 10.244.<n>.0/24 as kind and flannel hand them out, continuing through
+    10.255.255.0/24 (3,072 nodes), then in 100.64.0.0/10 (16,384 more)."""
+    if index < 12 * 256:
+        return f"10.{244 + index // 256}.{index % 256}.0/24"
+    j = index - 12 * 256
+    if j >= 64 * 256:
+        raise ValueError(f"no pod CIDR left for node number {index}")
+    return f"100.{64 + j // 256}.{j % 256}.0/24"
 
 
 def node_address(index: int) -> str:

@@ -129,3 +129,13 @@ def test_events_of_a_node_that_is_not_reachable_are_lost(cluster: Cluster) -> No
     run_pod(cluster, make_pod("web"), node="node-1")
     cluster.advance(5)
     assert pod_events(cluster, "web") == []
+
+
+def test_pod_cidrs_are_distinct_for_thousands_of_nodes() -> None:
+    import ipaddress
+
+    from kubenb.sim.node import pod_cidr
+
+    cidrs = [ipaddress.IPv4Network(pod_cidr(i)) for i in range(1, 12_001)]
+    assert len(set(cidrs)) == len(cidrs)
+    assert str(cidrs[0]) == "10.244.1.0/24" and all(c.prefixlen == 24 for c in cidrs)
