@@ -38,6 +38,10 @@ __all__ = ["Manager", "SettleReport"]
 
 log = logging.getLogger(__name__)
 
+#: on the virtual clock, how long (wall seconds) after a write from outside the engine time is
+#: held before it jumps to the next timer, so a caller's consecutive writes share one instant
+EXTERNAL_QUIET = 0.02
+
 
 @dataclass
 class SettleReport:
@@ -85,6 +89,7 @@ class Manager:
         self._advance_to: float | None = None
         self._thread: threading.Thread | None = None
         self._engine_ident = 0
+        self._external_at = 0.0  # wall time of the last write from outside the engine
         self._rr = 0
         self._report = SettleReport(idle=False)
         self._recorders: dict[str, EventRecorder] = {}
@@ -173,6 +178,7 @@ class Manager:
     def wakeup(self) -> None:
         if threading.get_ident() == self._engine_ident:
             return  # the engine's own writes: it looks again after every step anyway
+        self._external_at = time.monotonic()
         with self._cond:
             self._kicks += 1
             self._cond.notify_all()
@@ -255,6 +261,13 @@ class Manager:
                         self._advance_to = None
                     continue
                 if virtual and clock.has_foreground():
+                    # someone outside (a notebook cell, a test, kubectl) wrote a moment ago and
+                    # may be about to write again: let that burst land at this instant before
+                    # simulated time jumps ahead of it
+                    quiet = time.monotonic() - self._external_at
+                    if quiet < EXTERNAL_QUIET:
+                        self._cond.wait(EXTERNAL_QUIET - quiet)
+                        continue
                     clock.advance_to_next()
                     continue
                 if not clock.has_foreground() and self._idle_at < seen:
