@@ -183,8 +183,35 @@ class Cluster:
                 "spec": {"clusterIP": "10.96.0.1", "ports": [
                     {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
             }, opts)
+        self._apiserver_endpoints(opts)
         for i in range(1, self._nodes + 1):
             self.add_node(f"node-{i}", index=i)
+
+    def _apiserver_endpoints(self, opts: WriteOptions) -> None:
+        """The ``kubernetes`` Service has no selector: kube-apiserver itself publishes where it
+        listens, as Endpoints and an EndpointSlice (here the control plane's simulated address,
+        in the nodes' network)."""
+        address, port = "172.18.0.1", 6443
+        endpoints = self.registry.get("", "v1", "endpoints")
+        slices = self.registry.get("discovery.k8s.io", "v1", "endpointslices")
+        assert endpoints is not None and slices is not None
+        if not self.store.exists(endpoints, "default", "kubernetes"):
+            self.endpoints.create(endpoints, "default", {
+                "apiVersion": "v1", "kind": "Endpoints",
+                "metadata": {"name": "kubernetes", "labels": {
+                    "endpointslice.kubernetes.io/skip-mirror": "true"}},
+                "subsets": [{"addresses": [{"ip": address}],
+                             "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+            }, opts)
+        if not self.store.exists(slices, "default", "kubernetes"):
+            self.endpoints.create(slices, "default", {
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "kubernetes",
+                             "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+                "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+            }, opts)
 
     def add_node(self, name: str, *, index: int = 0, cpu: str = "4", memory: str = "16Gi",
                  pods: str = "110", labels: dict[str, str] | None = None,

@@ -388,6 +388,25 @@ def test_services_without_selector_are_left_alone(c: Cluster) -> None:
     pod(c, "w", ip="10.244.1.2")
     settle(c)
     assert ips(endpoints(c, "manual")["subsets"], "addresses") == ["192.0.2.1"]
-    assert slices(c, "manual") == [] and slices(c, "kubernetes") == []
-    with pytest.raises(errors.NotFound):
-        endpoints(c, "kubernetes")  # the apiserver's, not the controller's
+    assert slices(c, "manual") == []
+    # the kubernetes Service's are the apiserver's own, untouched by the controllers
+    assert [s["metadata"]["name"] for s in slices(c, "kubernetes")] == ["kubernetes"]
+    assert ips(endpoints(c, "kubernetes")["subsets"], "addresses") == ["172.18.0.1"]
+    assert "managedFields" not in endpoints(c, "kubernetes")["metadata"] or {
+        m["manager"] for m in endpoints(c, "kubernetes")["metadata"]["managedFields"]} == {
+        "kube-apiserver"}
+
+
+def test_the_kubernetes_service_has_the_apiservers_endpoints() -> None:
+    from kubenb import Cluster
+
+    with Cluster(nodes=1, speed="max", serve=False, seed=1) as c:
+        assert c.settle(10)
+        ep = c.client.get(kinds.ENDPOINTS, "kubernetes", "default")
+        assert ep["subsets"][0]["ports"][0]["port"] == 6443
+        sl = c.client.get(kinds.ENDPOINTSLICES, "kubernetes", "default")
+        assert sl["endpoints"][0]["addresses"] == [ep["subsets"][0]["addresses"][0]["ip"]]
+        # the controllers leave what the apiserver owns alone
+        assert len(c.client.list(kinds.ENDPOINTSLICES, "default",
+                                 label_selector="kubernetes.io/service-name=kubernetes")
+                   .items) == 1
