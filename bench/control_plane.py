@@ -12,7 +12,7 @@ Three figures, each from a fresh in-process cluster on the ``max`` (virtual) clo
               converges ``--replicas`` pods in its thread; the figure is how much later than asked
               each wake-up comes (p50/p99/max), beside the same loop with the engine idle. Goal:
               p99 added delay <= 2 ms. The engine sets the interpreter's switch interval to
-              0.5 ms while it runs (``Manager(switch_interval=)``; Python's default is 5 ms);
+              0.25 ms while it runs (``Manager(switch_interval=)``; Python's default is 5 ms);
               ``--switch-interval`` overrides it to compare choices.
 
 Run from the repository root: ``.venv/bin/python -m bench.control_plane converge`` (or ``memory``,

@@ -246,7 +246,7 @@ def test_engine_shortens_the_switch_interval_while_it_runs() -> None:
 
     before = sys.getswitchinterval()
     with Cluster(serve=False, speed="max") as c:
-        assert sys.getswitchinterval() == min(before, 0.0005)
+        assert sys.getswitchinterval() == min(before, 0.00025)
         assert c.manager.running
     assert sys.getswitchinterval() == before
 
