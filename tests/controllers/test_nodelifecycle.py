@@ -285,8 +285,10 @@ def test_pods_of_an_unreachable_node_are_not_ready_and_leave_the_endpoints() -> 
             "10.244.2.2"]
         assert [x["ip"] for s in ep["subsets"] for x in s.get("notReadyAddresses") or ()] == [
             "10.244.1.2"]
-        # a pod bound to the node now is not ready either
-        running_pod(c, "late", "hand-a", "10.244.1.3")
+        # a pod bound to the node now is not ready either (created and marked running in one
+        # go: like upstream, the controller looks at a pod when it is bound, not at each status)
+        with c.paused():
+            running_pod(c, "late", "hand-a", "10.244.1.3")
         c.settle(20)
         assert condition(c.client.get(kinds.PODS, "late", NS), "Ready")["status"] == "False"
         b.stop()
