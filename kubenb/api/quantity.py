@@ -16,12 +16,12 @@ import math
 import re
 from fractions import Fraction
 
-__all__ = ["milli_value", "parse_quantity", "value"]
+__all__ = ["milli_value", "parse_or_none", "parse_quantity", "value"]
 
 _BINARY = {"Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
 _DECIMAL = {"n": Fraction(1, 10 ** 9), "u": Fraction(1, 10 ** 6), "m": Fraction(1, 1000), "": 1,
             "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18}
-_SYNTAX = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE]?)")
+_SYNTAX = re.compile(r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE]?)")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -49,6 +49,17 @@ def parse_quantity(quantity: str | int | float | None) -> Fraction:
     if isinstance(quantity, float):
         return Fraction(str(quantity))
     return _parse(str(quantity))
+
+
+def parse_or_none(quantity: object) -> Fraction | None:
+    """The exact value of a field that should hold a quantity, or None when it does not (a
+    missing or malformed field of an object being defaulted or reconciled)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, str | int | float):
+        return None
+    try:
+        return parse_quantity(quantity)
+    except (ValueError, OverflowError):
+        return None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -75,6 +75,8 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
+from kubenb.api.quantity import parse_or_none
+
 __all__ = [
     "PriorityAdmissionError",
     "admit_pod",
@@ -1025,28 +1027,6 @@ def apply_defaults(*, group: str, version: str, kind: str, obj: dict[str, Any]) 
 # Quantities and QoS: the pod strategy stores status.qosClass on create, computed as in
 # pkg/apis/core/helper/qos.ComputePodQOS (cpu and memory only, positive quantities summed).
 
-_QUANTITY = re.compile(
-    r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$"
-)
-_SUFFIXES: dict[str, Fraction] = {
-    "Ki": Fraction(2**10),
-    "Mi": Fraction(2**20),
-    "Gi": Fraction(2**30),
-    "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50),
-    "Ei": Fraction(2**60),
-    "n": Fraction(1, 10**9),
-    "u": Fraction(1, 10**6),
-    "m": Fraction(1, 10**3),
-    "k": Fraction(10**3),
-    "M": Fraction(10**6),
-    "G": Fraction(10**9),
-    "T": Fraction(10**12),
-    "P": Fraction(10**15),
-    "E": Fraction(10**18),
-}
-
-
 _NANO = Fraction(10**9)
 
 
@@ -1057,28 +1037,10 @@ def _nanos(value: Fraction) -> int | Fraction:
     return int(scaled) if scaled.denominator == 1 else scaled
 
 
-@functools.lru_cache(maxsize=4096)
-def _parse_quantity_text(text: str) -> int | Fraction | None:
-    match = _QUANTITY.match(text.strip())
-    if match is None:
-        return None
-    value = Fraction(match[1])
-    if match[2]:
-        value *= Fraction(10) ** int(match[2][1:])
-    elif match[3]:
-        value *= _SUFFIXES[match[3]]
-    return _nanos(value)
-
-
 def _quantity(value: object) -> int | Fraction | None:
     """A resource quantity in nano-units, or None when it is not one."""
-    if isinstance(value, str):
-        return _parse_quantity_text(value)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return _nanos(Fraction(value))
-    return None
+    parsed = parse_or_none(value)
+    return None if parsed is None else _nanos(parsed)
 
 
 _QOS_RESOURCES = ("cpu", "memory")

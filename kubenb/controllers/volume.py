@@ -29,13 +29,13 @@ claims.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
 from kubenb.api import errors
 from kubenb.api.kinds import NODES, PODS, PVCS, PVS, STORAGECLASSES
+from kubenb.api.quantity import parse_or_none
 from kubenb.client.client import PatchType, deepcopy
 from kubenb.controllers.podutil import now_string, selector
 from kubenb.runtime.controller import Controller, Request, Result
@@ -63,34 +63,9 @@ PV_PROTECTION = "kubernetes.io/pv-protection"
 
 _BOOTSTRAP = Request("\x00", "default-storage-class")
 
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|"
-                       r"n|u|m|k|M|G|T|P|E))?$")
-_SUFFIXES: dict[str, Fraction] = {
-    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30),
-    "Ti": Fraction(2**40), "Pi": Fraction(2**50), "Ei": Fraction(2**60),
-    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-    "P": Fraction(10**15), "E": Fraction(10**18),
-}
-
-
 def parse_quantity(value: Any) -> Fraction | None:
     """A resource quantity (``10Gi``, ``500M``, ``1e3``) as an exact number, None if invalid."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return Fraction(value)
-    if not isinstance(value, str):
-        return None
-    m = _QUANTITY.match(value.strip())
-    if m is None:
-        return None
-    number = Fraction(m[1])
-    if m[2]:
-        number *= Fraction(10) ** int(m[2][1:])
-    elif m[3]:
-        number *= _SUFFIXES[m[3]]
-    return number
+    return parse_or_none(value)
 
 
 def _storage(obj: Obj, *path: str) -> Fraction | None:
