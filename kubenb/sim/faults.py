@@ -79,19 +79,13 @@ class Faults:
     def kill_container(self, namespace: str, pod: str, container: str | None = None) -> None:
         """The container's process is killed (SIGKILL, exit code 137); it restarts per the
         pod's ``restartPolicy``. Without ``container``, every running app container."""
-        run = self._run(namespace, pod)
-        targets = self._containers(run, container)
-        kubelets = self.kubelets
-
-        def kill() -> None:
-            for c in targets:
-                if c.state == RUNNING and self._alive(run):
-                    kubelets._exited(run, c, 137, "Error")
-
-        self._soon(kill)
+        self._kill(namespace, pod, container, "Error")
 
     def oom_kill(self, namespace: str, pod: str, container: str | None = None) -> None:
         """The container is killed for exceeding its memory limit (``OOMKilled``, 137)."""
+        self._kill(namespace, pod, container, "OOMKilled")
+
+    def _kill(self, namespace: str, pod: str, container: str | None, reason: str) -> None:
         run = self._run(namespace, pod)
         targets = self._containers(run, container)
         kubelets = self.kubelets
@@ -99,7 +93,7 @@ class Faults:
         def kill() -> None:
             for c in targets:
                 if c.state == RUNNING and self._alive(run):
-                    kubelets._exited(run, c, 137, "OOMKilled")
+                    kubelets._exited(run, c, 137, reason)
 
         self._soon(kill)
 
