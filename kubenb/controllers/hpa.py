@@ -666,7 +666,7 @@ class HorizontalPodAutoscalerController(Controller):
         result, reason, message = stabilized, "DesiredWithinRange", (
             "the desired count is within the acceptable range")
         if stabilized > current:
-            limit = max(_scale_up_limit(current, state, up, now), current)
+            limit = max(_rate_limit(current, state, up, now, up=True), current)
             if max_replicas > limit:
                 maximum, reason, message = limit, "ScaleUpLimit", (
                     "the desired replica count is increasing faster than the maximum scale "
@@ -680,7 +680,7 @@ class HorizontalPodAutoscalerController(Controller):
                 reason, message = "DesiredWithinRange", (
                     "the desired count is within the acceptable range")
         elif stabilized < current:
-            limit = min(_scale_down_limit(current, state, down, now), current)
+            limit = min(_rate_limit(current, state, down, now, up=False), current)
             if min_replicas < limit:
                 minimum, reason, message = limit, "ScaleDownLimit", (
                     "the desired replica count is decreasing faster than the maximum scale "
@@ -785,38 +785,27 @@ def _changed(events: list[tuple[int, float]], period: float, now: float) -> int:
     return sum(change for change, when in events if when > cutoff)
 
 
-def _scale_up_limit(current: int, state: _State, rules: Obj, now: float) -> int:
+def _rate_limit(current: int, state: _State, rules: Obj, now: float, *, up: bool) -> int:
+    """How far the rate policies of one direction let the target go from ``current``
+    (``calculateScaleUpLimitWithScalingRules`` / ``...ScaleDown...``): each policy proposes a
+    bound from the replicas at the start of its period; selectPolicy Max takes the most
+    permissive, Min the most restrictive."""
     select = rules.get("selectPolicy") or "Max"
     if select == "Disabled":
         return current
-    pick = min if select == "Min" else max
-    result = _MAX_INT32 if select == "Min" else _MIN_INT32
+    most = max if up else min  # the most permissive bound in this direction
+    least = min if up else max
+    pick = least if select == "Min" else most
+    result = _MAX_INT32 if pick is min else _MIN_INT32
     for policy in rules.get("policies") or ():
         period = int(policy.get("periodSeconds") or 0)
         start = (current - _changed(state.up_events, period, now)
                  + _changed(state.down_events, period, now))
         value = int(policy.get("value") or 0)
         if policy.get("type") == "Pods":
-            proposed = start + value
-        else:
+            proposed = start + value if up else start - value
+        elif up:
             proposed = math.ceil(start * (1 + value / 100))
-        result = pick(result, proposed)
-    return result
-
-
-def _scale_down_limit(current: int, state: _State, rules: Obj, now: float) -> int:
-    select = rules.get("selectPolicy") or "Max"
-    if select == "Disabled":
-        return current
-    pick = max if select == "Min" else min
-    result = _MIN_INT32 if select == "Min" else _MAX_INT32
-    for policy in rules.get("policies") or ():
-        period = int(policy.get("periodSeconds") or 0)
-        start = (current - _changed(state.up_events, period, now)
-                 + _changed(state.down_events, period, now))
-        value = int(policy.get("value") or 0)
-        if policy.get("type") == "Pods":
-            proposed = start - value
         else:
             proposed = int(start * (1 - value / 100))
         result = pick(result, proposed)
