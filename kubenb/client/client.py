@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from kubenb.api.kinds import PODS
 from kubenb.api.resources import ResourceType
 
 __all__ = ["Client", "ObjectList", "PatchType", "Transport", "WatchHandle", "deepcopy"]
@@ -155,14 +156,10 @@ class Client:
                         "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         if uid:
             binding["metadata"]["uid"] = uid
-        from kubenb.api.kinds import PODS
-
         return self.transport.create(PODS, namespace, binding, manager=self.field_manager,
                                      subresource="binding", name=name)
 
     def evict(self, namespace: str, name: str) -> Obj:
-        from kubenb.api.kinds import PODS
-
         eviction: Obj = {"apiVersion": "policy/v1", "kind": "Eviction",
                          "metadata": {"name": name, "namespace": namespace}}
         return self.transport.create(PODS, namespace, eviction, manager=self.field_manager,

@@ -23,6 +23,7 @@ import orjson
 import urllib3
 
 from kubenb.api import errors
+from kubenb.api.kinds import PODS
 from kubenb.api.resources import ResourceType
 from kubenb.client.client import Deliver, ObjectList, PatchType
 
@@ -166,8 +167,6 @@ class HTTPTransport:
         return self._request("DELETE", _path(rt, namespace, name), None, body)
 
     def log(self, namespace: str, name: str, params: Mapping[str, str]) -> str:
-        from kubenb.api.kinds import PODS
-
         url = self.host + _path(PODS, namespace, name, "log")
         if params:
             url += "?" + urllib.parse.urlencode(params)

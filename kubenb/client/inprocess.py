@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from kubenb.api import errors
 from kubenb.api.resources import ResourceType
 from kubenb.api.selectors import parse_field_selector, parse_label_selector
@@ -53,8 +55,6 @@ class InProcessTransport:
 
     def list(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
              field_selector: str = "") -> ObjectList:
-        import orjson
-
         rt = self._rt(rt)
         result = self.store.list(
             rt, namespace=namespace if rt.namespaced else None,

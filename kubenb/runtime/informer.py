@@ -80,11 +80,6 @@ def by_namespace(obj: Obj) -> Iterable[str]:
     return (obj["metadata"].get("namespace") or "",)
 
 
-def _strip(obj: Obj) -> Obj:
-    obj["metadata"].pop("managedFields", None)
-    return obj
-
-
 class Interner:
     """Shares equal parts of cached objects, which are immutable by contract.
 
