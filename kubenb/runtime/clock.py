@@ -131,9 +131,6 @@ class Clock:
         """On a virtual clock, jump to the next timer; False when time is real."""
         return False
 
-    def advance(self, seconds: float) -> None:
-        raise NotImplementedError(f"{type(self).__name__} cannot be advanced by hand")
-
 
 class RealClock(Clock):
     """Wall time, ``speed`` times faster (it starts at the wall time of its creation)."""
@@ -207,11 +204,6 @@ class VirtualClock(Clock):
                 return False
             self._now = max(self._now, self._heap[0][0])
             return True
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward by hand (the engine then runs every timer that came due)."""
-        with self._lock:
-            self._now += max(0.0, seconds)
 
     def set(self, when: float) -> None:
         with self._lock:
