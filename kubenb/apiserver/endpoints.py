@@ -600,7 +600,7 @@ class Endpoints:
                 name=name, kind="Binding",
                 causes=[Cause("FieldValueRequired", "Required value", "target.name")])
 
-        def mutate(pod: Obj, old: Obj) -> Obj:
+        def mutate(pod: Obj) -> Obj:
             spec = pod.setdefault("spec", {})
             if pod["metadata"].get("deletionTimestamp"):
                 raise errors.Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": '
@@ -614,8 +614,6 @@ class Endpoints:
                 raise errors.Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": '
                                       "the UID in the binding does not match the pod",
                                       name=name, kind="pods")
-            if "spec" not in old:  # what the write changed starts from the spec set above
-                old = dict(old, spec={})
             spec["nodeName"] = node
             for key in ("annotations",):
                 if meta.get(key):
@@ -631,14 +629,13 @@ class Endpoints:
             else:
                 conditions.append({"type": "PodScheduled", "status": "True",
                                    "lastProbeTime": None, "lastTransitionTime": now})
-            pod["metadata"]["managedFields"] = ssa.record_update(
-                old, pod, manager=self._manager(opts), schema=self._schema(pods),
-                schemas=self.schemas, api_version="v1", now=now, subresource="binding")
             return pod
 
-        # binding writes storage directly, not through the pod update strategy: no generation bump
+        # kube-apiserver's BindingREST writes storage directly (GuaranteedUpdate), past the pod
+        # update strategy and the field manager: no generation bump and no managedFields entry,
+        # so nodeName and PodScheduled belong to no manager, as on a real cluster
         self.store.update(pods, namespace, name, mutate, dry_run=opts.dry_run,
-                          bump_generation=False, with_old=True)
+                          bump_generation=False)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "code": 201}
 
