@@ -59,7 +59,8 @@ class InProcessTransport:
         result = self.store.list(
             rt, namespace=namespace if rt.namespaced else None,
             labels=parse_label_selector(label_selector),
-            fields=parse_field_selector(field_selector))
+            fields=parse_field_selector(field_selector, allowed=rt.field_selectors,
+                                        kind=rt.kind))
         return ObjectList([orjson.loads(raw) for raw in result.items],
                           str(result.resource_version))
 
