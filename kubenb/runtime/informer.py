@@ -19,6 +19,7 @@ large part of an object.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -83,59 +84,89 @@ def by_namespace(obj: Obj) -> Iterable[str]:
 class Interner:
     """Shares equal parts of cached objects, which are immutable by contract.
 
-    A parsed pod is about five times its JSON in Python objects, and most of it (the containers,
-    volumes and tolerations of its template, its labels and owner) is the same in every replica.
-    New objects get those parts from a bounded table of canonical values keyed by their JSON; a
-    new version of a cached object reuses every part equal to the previous version's, which is
-    most of it when only the status moved. A value pushed out of the table only loses sharing.
+    A parsed pod is about five times its JSON in Python objects, and most of it is the same in
+    many pods: the containers, volumes and tolerations of its template, its labels and owner, and
+    in its status the conditions and container states stamped in the same second, its node's
+    addresses, and the strings (``True``, ``Ready``, image names, times) that JSON parsing makes
+    afresh for every object. Parts of a new version equal to the previous version's are taken
+    from it (cheap: most of an update did not move); any other part is hash-consed through a
+    bounded table of canonical values keyed by their JSON, children first, and short strings are
+    interned. A value pushed out of the table only loses sharing.
     """
 
-    #: parts shared between objects: (section, keys of it whose values are shared)
-    _META = ("labels", "annotations", "ownerReferences", "finalizers")
+    #: parts of metadata shared between objects (name, uid and resourceVersion never are)
+    _META = ("labels", "annotations", "ownerReferences", "finalizers", "generateName",
+             "namespace", "creationTimestamp")
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
         self._table: dict[bytes, Any] = {}
 
-    def _canonical(self, value: Any) -> Any:
-        if not isinstance(value, (dict, list)) or not value:
+    def share(self, value: Any) -> Any:
+        """The canonical value equal to ``value`` (which may be mutated to share its parts)."""
+        kind = type(value)
+        if kind is str:
+            return sys.intern(value) if len(value) <= 128 else value  # image IDs too
+        if kind is not dict and kind is not list:
             return value
-        key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        key = orjson.dumps(value)
         found = self._table.get(key)
         if found is not None:
             return found
-        if len(self._table) >= self.size:
-            del self._table[next(iter(self._table))]  # the oldest goes
-        self._table[key] = value
+        share = self.share
+        if kind is dict:
+            for name, child in value.items():  # same keys, new values: no resize mid-loop
+                if type(child) is not int and child is not None:
+                    value[name] = share(child)
+        else:
+            for i, child in enumerate(value):
+                value[i] = share(child)
+        table = self._table
+        if len(table) >= self.size:
+            del table[next(iter(table))]  # the oldest goes
+        table[key] = value
         return value
+
+    def _section(self, new: Obj, old: Obj | None) -> None:
+        share = self.share
+        for name, value in new.items():
+            if type(value) is int or value is None or value is True or value is False:
+                continue
+            if old is not None:
+                prev = old.get(name)
+                if prev is value:
+                    continue
+                if prev is not None and value == prev:
+                    new[name] = prev
+                    continue
+            new[name] = share(value)
 
     def __call__(self, obj: Obj, old: Obj | None) -> Obj:
         meta = obj["metadata"]
         meta.pop("managedFields", None)
-        if old is None:
-            for name in self._META:
-                if name in meta:
-                    meta[name] = self._canonical(meta[name])
-            spec = obj.get("spec")
-            if isinstance(spec, dict):
-                for name, value in spec.items():
-                    if isinstance(value, (dict, list)):
-                        spec[name] = self._canonical(value)
-            return obj
-        old_meta = old["metadata"]
+        for name in ("apiVersion", "kind"):
+            value = obj.get(name)
+            if type(value) is str:
+                obj[name] = sys.intern(value)
+        old_meta = old["metadata"] if old is not None else {}
+        share = self.share
         for name in self._META:
-            if name in meta and meta[name] == old_meta.get(name):
-                meta[name] = old_meta[name]
-        for section in ("spec", "status"):
-            new_part, old_part = obj.get(section), old.get(section)
-            if not isinstance(new_part, dict) or not isinstance(old_part, dict):
+            value = meta.get(name)
+            if value is None:
                 continue
-            if new_part == old_part:
+            prev = old_meta.get(name)
+            meta[name] = prev if prev is not None and value == prev else share(value)
+        for section in ("spec", "status"):
+            new_part = obj.get(section)
+            if type(new_part) is not dict:
+                continue
+            old_part = old.get(section) if old is not None else None
+            if type(old_part) is not dict:
+                old_part = None
+            elif new_part == old_part:
                 obj[section] = old_part
                 continue
-            for name, value in new_part.items():
-                if isinstance(value, (dict, list)) and value == old_part.get(name):
-                    new_part[name] = old_part[name]
+            self._section(new_part, old_part)
         return obj
 
 
