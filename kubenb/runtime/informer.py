@@ -100,7 +100,7 @@ class Interner:
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
-        self._table: dict[bytes, Any] = {}
+        self._table: dict[int, Any] = {}
 
     def share(self, value: Any) -> Any:
         """The canonical value equal to ``value`` (which may be mutated to share its parts)."""
@@ -109,9 +109,11 @@ class Interner:
             return sys.intern(value) if len(value) <= 128 else value  # image IDs too
         if kind is not dict and kind is not list:
             return value
-        key = orjson.dumps(value)
+        # keyed by the hash of the JSON, not the JSON: orjson's bytes keep the buffer they were
+        # built in (a kilobyte or more for a 50-byte key, times the table); a hit is compared
+        key = hash(orjson.dumps(value))
         found = self._table.get(key)
-        if found is not None:
+        if found is not None and found == value:
             return found
         share = self.share
         if kind is dict:

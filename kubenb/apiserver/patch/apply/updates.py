@@ -91,14 +91,20 @@ def _store(key: bytes, canonical: bool) -> None:
     _CANONICAL[key] = canonical
 
 
+def _key(fields: dict[str, Any]) -> bytes:
+    # an exact-size copy: orjson's bytes keep the larger buffer they were built in, which the
+    # table would hold 8,192 times over
+    return bytes(memoryview(orjson.dumps(fields)))
+
+
 def remember_canonical(fields: dict[str, Any]) -> None:
     """Note FieldsV1 just encoded from a set and found canonical (see fieldset
     ._trie_to_canonical_fields), so the next write of the object need not check it."""
-    _store(orjson.dumps(fields), True)
+    _store(_key(fields), True)
 
 
 def _known_canonical(fields: dict[str, Any]) -> bool:
-    key = orjson.dumps(fields)
+    key = _key(fields)
     hit = _CANONICAL.get(key)
     if hit is None:
         hit = _canonical_fields(fields, True)
