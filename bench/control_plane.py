@@ -62,10 +62,17 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: --gc-threshold: the cycle collector's young-generation threshold to run with instead of the
+#: engine's (kubenb.runtime.manager.GC_THRESHOLD); the engine restores the old one when it stops
+GC_YOUNG: int | None = None
+
+
 def _cluster(nodes: int) -> tuple[Cluster, float]:
     t0 = time.perf_counter()
     cluster = Cluster(nodes=nodes, speed="max", serve=False, seed=1,
                       history=20_000).start()
+    if GC_YOUNG is not None:
+        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
     report = cluster.settle(600)
     assert report.idle, str(report)
     return cluster, time.perf_counter() - t0
@@ -92,7 +99,8 @@ def converge(nodes: int, replicas: int) -> dict[str, float]:
         running = sum(1 for p in cluster.client.list(kinds.PODS, "default").items
                       if (p.get("status") or {}).get("phase") == "Running")
         writes = {k: cluster.store.counters[k] - writes0[k] for k in writes0}
-        out = {"nodes": nodes, "replicas": replicas, "startup_s": round(startup, 2),
+        out = {"nodes": nodes, "replicas": replicas, "gc_young": gc.get_threshold()[0],
+               "startup_s": round(startup, 2),
                "converge_s": round(elapsed, 3), "pods_per_s": round(replicas / elapsed, 1),
                "cpu_s": round(cpu, 2), "simulated_s": round(cluster.clock.now() - sim0, 1),
                "running": running, "available": ok, "settled": bool(report.idle),
@@ -126,7 +134,8 @@ def memory(nodes: int, pods: int, per_deployment: int = 1000) -> dict[str, float
         gc.collect()
         rss = _rss_mb()
         running = cluster.store.count(kinds.PODS)
-        out = {"nodes": nodes, "pods": running, "rss_mb": round(rss, 1),
+        out = {"nodes": nodes, "pods": running, "gc_young": gc.get_threshold()[0],
+               "rss_mb": round(rss, 1),
                "rss_before_mb": round(base, 1), "rss_nodes_only_mb": round(after_nodes, 1),
                "kb_per_pod": round((rss - after_nodes) * 1024 / max(1, running), 2),
                "converge_s": round(elapsed, 1), "settled": bool(report.idle)}
@@ -183,10 +192,12 @@ def latency(nodes: int, replicas: int, switch_interval: float | None) -> dict[st
         elapsed = time.perf_counter() - t0
         done.wait()
         out = {"switch_interval_ms": round(sys.getswitchinterval() * 1000, 3),
+               "gc_young": gc.get_threshold()[0],
                "engine_converge_s": round(elapsed, 2),
                "idle": _percentiles(idle), "busy": _percentiles(busy)}
         out["added_p99_ms"] = round(out["busy"]["p99_ms"] - out["idle"]["p99_ms"], 3)
         print(f"latency switch-interval={out['switch_interval_ms']}ms "
+              f"gc-young={out['gc_young']} "
               f"engine={out['engine_converge_s']}s  idle {out['idle']}  busy {out['busy']}  "
               f"added-p99={out['added_p99_ms']}ms", flush=True)
         return out
@@ -203,7 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods", type=int, default=150_000)
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for the latency run, in seconds")
+    parser.add_argument("--gc-threshold", type=int, default=None,
+                        help="the cycle collector's young-generation threshold while the engine "
+                        "runs (default: the engine's own)")
     args = parser.parse_args(argv)
+    global GC_YOUNG
+    GC_YOUNG = args.gc_threshold
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     if args.what in ("converge", "all"):
         converge(args.nodes, args.replicas)

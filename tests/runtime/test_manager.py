@@ -259,3 +259,18 @@ def test_events_are_written_as_the_component_that_records_them(cluster: Cluster)
                 for e in cluster.client.list(kinds.EVENTS, "default").items}
     assert managers == {"kubelet": "kubelet", "default-scheduler": "kube-scheduler",
                         "replicaset-controller": "kube-controller-manager"}
+
+
+def test_the_engine_raises_the_young_gc_threshold_while_it_runs() -> None:
+    import gc
+
+    from kubenb.runtime.manager import GC_THRESHOLD
+
+    saved = gc.get_threshold()
+    gc.set_threshold(700, saved[1], saved[2])
+    try:
+        with Cluster(nodes=1, serve=False, speed="max"):
+            assert gc.get_threshold() == (GC_THRESHOLD, saved[1], saved[2])
+        assert gc.get_threshold() == (700, saved[1], saved[2])
+    finally:
+        gc.set_threshold(*saved)
