@@ -90,8 +90,9 @@ class Interner:
     addresses, and the strings (``True``, ``Ready``, image names, times) that JSON parsing makes
     afresh for every object. Parts of a new version equal to the previous version's are taken
     from it (cheap: most of an update did not move); any other part is hash-consed through a
-    bounded table of canonical values keyed by their JSON, children first, and short strings are
-    interned. A value pushed out of the table only loses sharing.
+    bounded table of canonical values keyed by the hash of their JSON (and compared on a hit),
+    children first, and short strings are interned. A value pushed out of the table only loses
+    sharing.
     """
 
     #: parts of metadata shared between objects (name, uid and resourceVersion never are)
