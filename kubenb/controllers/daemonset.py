@@ -47,6 +47,7 @@ from kubenb.controllers.podutil import (
     parse_time,
     pod_from_template,
     pod_ready_since,
+    selecting,
     selector,
 )
 from kubenb.runtime.controller import Controller, Request, Result, enqueue_owner, enqueue_self
@@ -274,10 +275,8 @@ class DaemonSetController(Controller):
     def _orphan(self, obj: Obj) -> None:
         if controller_ref(obj) is not None or obj["metadata"].get("deletionTimestamp"):
             return
-        meta = obj["metadata"]
-        for ds in self.sets.list(meta.get("namespace", "")):
-            if selector(ds["spec"].get("selector")).matches(meta.get("labels")):
-                self.enqueue(ds)
+        for ds in selecting(self.sets.list(obj["metadata"].get("namespace", "")), obj):
+            self.enqueue(ds)
 
     def _all(self, _node: Obj) -> None:
         for ds in self.sets:

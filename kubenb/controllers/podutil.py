@@ -51,6 +51,12 @@ def selector(sel: Mapping[str, Any] | None) -> LabelSelector:
     return _selector(orjson.dumps(sel, option=orjson.OPT_SORT_KEYS).decode())
 
 
+def selecting(owners: Iterable[Obj], obj: Obj) -> list[Obj]:
+    """The ``owners`` whose ``spec.selector`` matches ``obj``'s labels: who may adopt it."""
+    labels = obj["metadata"].get("labels")
+    return [o for o in owners if selector(o["spec"].get("selector")).matches(labels)]
+
+
 def condition(obj: Mapping[str, Any], ctype: str) -> Obj | None:
     for cond in (obj.get("status") or {}).get("conditions") or ():
         if cond.get("type") == ctype:

@@ -24,6 +24,7 @@ from kubenb.controllers.podutil import (
     now_string,
     pod_from_template,
     pod_ready_since,
+    selecting,
     selector,
 )
 from kubenb.runtime.controller import Controller, Request, Result, enqueue_owner, enqueue_self
@@ -62,10 +63,8 @@ class ReplicaSetController(Controller):
         """A pod with no controller may be adopted by any set whose selector matches it."""
         if controller_ref(pod) is not None or not is_pod_active(pod):
             return
-        meta = pod["metadata"]
-        for rs in self.sets.list(meta.get("namespace", "")):
-            if selector(rs["spec"].get("selector")).matches(meta.get("labels")):
-                self.enqueue(rs)
+        for rs in selecting(self.sets.list(pod["metadata"].get("namespace", "")), pod):
+            self.enqueue(rs)
 
     def reconcile(self, request: Request) -> Result | None:
         rs = self.sets.get(request.name, request.namespace)

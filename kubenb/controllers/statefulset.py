@@ -45,6 +45,7 @@ from kubenb.controllers.podutil import (
     is_pod_ready,
     pod_from_template,
     pod_ready_since,
+    selecting,
     selector,
 )
 from kubenb.runtime.controller import Controller, Request, Result, enqueue_owner, enqueue_self
@@ -252,10 +253,8 @@ class StatefulSetController(Controller):
     def _orphan(self, obj: Obj) -> None:
         if controller_ref(obj) is not None or obj["metadata"].get("deletionTimestamp"):
             return
-        meta = obj["metadata"]
-        for sts in self.sets.list(meta.get("namespace", "")):
-            if selector(sts["spec"].get("selector")).matches(meta.get("labels")):
-                self.enqueue(sts)
+        for sts in selecting(self.sets.list(obj["metadata"].get("namespace", "")), obj):
+            self.enqueue(sts)
 
     # -- reconcile
     def reconcile(self, request: Request) -> Result | None:
