@@ -207,16 +207,22 @@ def _utilization_ratio(metrics: dict[str, int], requests: dict[str, int],
     return utilization / target, utilization, total // entities
 
 
+def _usable(metrics: dict[str, int], pods: list[Obj], cpu: bool, now: float
+            ) -> tuple[dict[str, int], int, set[str], set[str]]:
+    """The samples to compute with (those of ignored pods dropped, as a copy), and the ready
+    count, ignored and missing pods of :func:`group_pods`; an error when no sample is left."""
+    ready, ignored, missing = group_pods(pods, metrics, cpu, now)
+    usable = {name: value for name, value in metrics.items() if name not in ignored}
+    if not usable:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    return usable, ready, ignored, missing
+
+
 def resource_replicas(current: int, target_utilization: int, metrics: dict[str, int],
                       pods: list[Obj], requests: dict[str, int], tolerances: Tolerances,
                       cpu: bool, now: float) -> tuple[int, int, int]:
     """``GetResourceReplicas``: (replicas, utilization %, average usage in milli-units)."""
-    metrics = dict(metrics)
-    ready, ignored, missing = group_pods(pods, metrics, cpu, now)
-    for name in ignored:
-        metrics.pop(name, None)
-    if not metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    metrics, ready, ignored, missing = _usable(metrics, pods, cpu, now)
     ratio, utilization, raw = _utilization_ratio(metrics, requests, target_utilization)
     rebalance = bool(ignored) and ratio > 1.0
     if not rebalance and not missing:
@@ -246,12 +252,7 @@ def resource_replicas(current: int, target_utilization: int, metrics: dict[str, 
 def plain_replicas(current: int, target: int, metrics: dict[str, int], pods: list[Obj],
                    tolerances: Tolerances, cpu: bool, now: float) -> tuple[int, int]:
     """``calcPlainMetricReplicas`` (AverageValue targets): (replicas, average usage)."""
-    metrics = dict(metrics)
-    ready, ignored, missing = group_pods(pods, metrics, cpu, now)
-    for name in ignored:
-        metrics.pop(name, None)
-    if not metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    metrics, ready, ignored, missing = _usable(metrics, pods, cpu, now)
     usage = sum(metrics.values()) // len(metrics)
     ratio = usage / target
     rebalance = bool(ignored) and ratio > 1.0
