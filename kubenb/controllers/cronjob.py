@@ -34,7 +34,7 @@ from kubenb.client.client import deepcopy
 from kubenb.controllers.job import finished_condition
 from kubenb.controllers.podutil import now_string, owner_reference, parse_time
 from kubenb.runtime.controller import Controller, Request, Result
-from kubenb.runtime.informer import Handler, by_controller_owner
+from kubenb.runtime.informer import BY_CONTROLLER, Handler, by_controller_owner
 from kubenb.runtime.manager import Manager
 
 __all__ = ["CronJobController", "CronSchedule", "parse_schedule"]
@@ -333,7 +333,7 @@ class CronJobController(Controller):
         self.events = mgr.recorder(self.name)
         self.cronjobs = mgr.informer(CRONJOBS)
         self.jobs = mgr.informer(JOBS)
-        self.jobs.add_index("controller", by_controller_owner)
+        self.jobs.add_index(BY_CONTROLLER, by_controller_owner)
         self.cronjobs.add_handler(Handler(on_add=self.enqueue, on_update=self._cronjob_updated))
         self.jobs.add_handler(Handler(on_add=self._job_changed,
                                       on_update=self._job_updated,
@@ -381,7 +381,7 @@ class CronJobController(Controller):
         shared = self.cronjobs.get(request.name, request.namespace)
         if shared is None:
             return None
-        jobs = self.jobs.by_index("controller", shared["metadata"]["uid"])
+        jobs = self.jobs.by_index(BY_CONTROLLER, shared["metadata"]["uid"])
         cj = deepcopy(shared)
         cj.setdefault("status", {})
         cleaned = self._cleanup_finished_jobs(cj, jobs)

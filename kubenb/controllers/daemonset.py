@@ -51,7 +51,7 @@ from kubenb.controllers.podutil import (
     selector,
 )
 from kubenb.runtime.controller import Controller, Request, Result, enqueue_owner, enqueue_self
-from kubenb.runtime.informer import Handler, by_controller_owner
+from kubenb.runtime.informer import BY_CONTROLLER, Handler, by_controller_owner
 from kubenb.runtime.manager import Manager
 
 __all__ = ["DaemonSetController", "default_tolerations", "node_fits", "tolerates"]
@@ -258,7 +258,7 @@ class DaemonSetController(Controller):
         self.nodes = mgr.informer(NODES)
         self.revisions = mgr.informer(CONTROLLERREVISIONS)
         for inf in (self.pods, self.revisions):
-            inf.add_index("controller", by_controller_owner)
+            inf.add_index(BY_CONTROLLER, by_controller_owner)
             inf.add_index(ORPHANS, orphan_namespace)
         self.sets.add_handler(enqueue_self(self))
         self.pods.add_handler(enqueue_owner(self, self.kind, also=self._orphan))
@@ -420,7 +420,7 @@ class DaemonSetController(Controller):
             return current[0]
         keep = sort_revisions(current)[-1]
         keep_hash = keep["metadata"]["labels"][REVISION_HASH_LABEL]
-        for pod in self.pods.by_index("controller", ds["metadata"]["uid"]):
+        for pod in self.pods.by_index(BY_CONTROLLER, ds["metadata"]["uid"]):
             if (pod["metadata"].get("labels") or {}).get(REVISION_HASH_LABEL) != keep_hash:
                 with contextlib.suppress(errors.NotFound):
                     self.client.patch(PODS, pod["metadata"]["name"], {"metadata": {"labels": {

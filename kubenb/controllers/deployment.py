@@ -51,7 +51,13 @@ from kubenb.runtime.controller import (
     enqueue_owner,
     enqueue_self,
 )
-from kubenb.runtime.informer import ORPHANS, Handler, by_controller_owner, orphan_namespace
+from kubenb.runtime.informer import (
+    BY_CONTROLLER,
+    ORPHANS,
+    Handler,
+    by_controller_owner,
+    orphan_namespace,
+)
 from kubenb.runtime.manager import Manager
 
 __all__ = [
@@ -445,9 +451,9 @@ class DeploymentController(Controller):
         self.deployments = mgr.informer(DEPLOYMENTS)
         self.sets = mgr.informer(REPLICASETS)
         self.pods = mgr.informer(PODS)
-        self.sets.add_index("controller", by_controller_owner)
+        self.sets.add_index(BY_CONTROLLER, by_controller_owner)
         self.sets.add_index(ORPHANS, orphan_namespace)
-        self.pods.add_index("controller", by_controller_owner)
+        self.pods.add_index(BY_CONTROLLER, by_controller_owner)
         self.deployments.add_handler(enqueue_self(self))
         self.sets.add_handler(enqueue_owner(self, "Deployment", also=self._orphan_set))
         self.pods.add_handler(Handler(on_delete=self._pod_deleted))
@@ -574,7 +580,7 @@ class DeploymentController(Controller):
         sel = selector(d["spec"]["selector"])
         deleting = bool(meta.get("deletionTimestamp"))
         out: list[Obj] = []
-        for rs in self.sets.by_index("controller", uid):
+        for rs in self.sets.by_index(BY_CONTROLLER, uid):
             if sel.matches(rs["metadata"].get("labels")):
                 out.append(deepcopy(rs))
             elif not deleting:
@@ -929,7 +935,7 @@ class DeploymentController(Controller):
         if _status_sum(old_rss, "replicas") > 0:
             return True
         for rs in old_rss:
-            for pod in self.pods.by_index("controller", rs["metadata"]["uid"]):
+            for pod in self.pods.by_index(BY_CONTROLLER, rs["metadata"]["uid"]):
                 if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                     return True
         return False

@@ -25,7 +25,7 @@ from kubenb.api.kinds import CONTROLLERREVISIONS
 from kubenb.api.resources import ResourceType
 from kubenb.client.client import Client, PatchType, deepcopy
 from kubenb.controllers.podutil import parse_time
-from kubenb.runtime.informer import ORPHANS, Informer, orphan_namespace
+from kubenb.runtime.informer import BY_CONTROLLER, ORPHANS, Informer, orphan_namespace
 
 __all__ = [
     "HASH_LABEL", "ORPHANS", "REVISION_HASH_LABEL", "claim", "create_revision",
@@ -194,7 +194,7 @@ def claim(client: Client, rt: ResourceType, informer: Informer, owner: Obj,
     meta = owner["metadata"]
     uid = meta["uid"]
     out: list[Obj] = []
-    for obj in informer.by_index("controller", uid):
+    for obj in informer.by_index(BY_CONTROLLER, uid):
         if matches(obj):
             out.append(obj)
             continue

@@ -42,7 +42,7 @@ from kubenb.controllers.podutil import (
     selector,
 )
 from kubenb.runtime.controller import Controller, Request, Result
-from kubenb.runtime.informer import Handler, by_controller_owner
+from kubenb.runtime.informer import BY_CONTROLLER, Handler, by_controller_owner
 from kubenb.runtime.manager import Manager
 
 __all__ = [
@@ -394,7 +394,7 @@ class JobController(Controller):
         self.jobs = mgr.informer(JOBS)
         self.pods = mgr.informer(PODS)
         self.jobs.add_index("uid", lambda j: (j["metadata"]["uid"],))
-        self.pods.add_index("controller", by_controller_owner)
+        self.pods.add_index(BY_CONTROLLER, by_controller_owner)
         self.pods.add_index("job-controller-uid", _controller_uid_label)
         #: (namespace, name) -> (failures since the last success, time of the last failure)
         self._backoff: dict[tuple[str, str], tuple[int, float | None]] = {}
@@ -442,7 +442,7 @@ class JobController(Controller):
 
     def _cleanup_finalizers(self, job: Obj) -> None:
         """Pods of a finished or deleted Job that still hold the finalizer lose it."""
-        for pod in self.pods.by_index("controller", job["metadata"]["uid"]):
+        for pod in self.pods.by_index(BY_CONTROLLER, job["metadata"]["uid"]):
             if _has_tracking(pod):
                 self._enqueue_orphan(pod)
 
@@ -689,7 +689,7 @@ class JobController(Controller):
         sel = selector(spec.get("selector"))
         deleting = bool(meta.get("deletionTimestamp"))
         out: list[Obj] = []
-        for pod in self.pods.by_index("controller", uid):
+        for pod in self.pods.by_index(BY_CONTROLLER, uid):
             if sel.matches(pod["metadata"].get("labels")):
                 out.append(pod)
             elif not deleting:

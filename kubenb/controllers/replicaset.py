@@ -94,7 +94,7 @@ def sync_replicas(ctrl: ReplicaSetController, rs: Obj) -> Result | None:
     deleting = bool(meta.get("deletionTimestamp"))
 
     owned: list[Obj] = []
-    for pod in pods_inf.by_index("controller", uid):
+    for pod in pods_inf.by_index(BY_CONTROLLER, uid):
         if sel.matches(pod["metadata"].get("labels")) or deleting:
             owned.append(pod)
         else:  # release: the pod's labels no longer match
@@ -126,7 +126,7 @@ def sync_replicas(ctrl: ReplicaSetController, rs: Obj) -> Result | None:
                 except errors.APIError as exc:
                     ctrl.events.warning(rs, "FailedDelete",
                                         f"Error deleting: {exc.status.get('message', exc)}")
-    return _update_status(ctrl, rs, pods_inf.by_index("controller", uid), failure, now)
+    return _update_status(ctrl, rs, pods_inf.by_index(BY_CONTROLLER, uid), failure, now)
 
 
 def _patch_owner(client: Any, pod: Obj, refs: list[Obj]) -> bool:

@@ -49,7 +49,7 @@ from kubenb.controllers.podutil import (
     selector,
 )
 from kubenb.runtime.controller import Controller, Request, Result, enqueue_owner, enqueue_self
-from kubenb.runtime.informer import by_controller_owner
+from kubenb.runtime.informer import BY_CONTROLLER, by_controller_owner
 from kubenb.runtime.manager import Manager
 
 __all__ = ["POD_INDEX_LABEL", "POD_NAME_LABEL", "StatefulSetController"]
@@ -244,7 +244,7 @@ class StatefulSetController(Controller):
         self.claims = mgr.informer(PVCS)
         self.revisions = mgr.informer(CONTROLLERREVISIONS)
         for inf in (self.pods, self.revisions):
-            inf.add_index("controller", by_controller_owner)
+            inf.add_index(BY_CONTROLLER, by_controller_owner)
             inf.add_index(ORPHANS, orphan_namespace)
         self.sets.add_handler(enqueue_self(self))
         self.pods.add_handler(enqueue_owner(self, self.kind, also=self._orphan))
