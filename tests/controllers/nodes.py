@@ -1,5 +1,8 @@
 """Static nodes for controller tests that play the kubelet themselves.
 
+``parked_node`` is the plainest: a Node object with no status that no scheduler picks, so pods
+can be bound to it by hand and pod GC leaves them alone (the node exists).
+
 The node lifecycle controller marks a node whose Lease is not renewed Unknown after 50 s, and
 its pods unready: exactly what happens to a node whose kubelet died. A test that runs pods by
 hand on a node of its own still needs that node to look alive, so these nodes get a Lease that a
@@ -32,3 +35,10 @@ def static_node(c: Cluster, name: str, index: int, **node: Any) -> dict[str, Any
 
     renew()
     return created
+
+
+def parked_node(name: str) -> dict[str, Any]:
+    """A Node no kubelet runs and no scheduler picks: the test plays both."""
+    node = node_object(name, index=1)
+    node["spec"]["unschedulable"] = True
+    return node

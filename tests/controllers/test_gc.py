@@ -18,7 +18,7 @@ from kubenb.api import errors, kinds
 from kubenb.api.resources import ResourceType
 from kubenb.client.client import PatchType
 from kubenb.controllers.gc import GarbageCollector
-from kubenb.sim.node import node_object
+from tests.controllers.nodes import parked_node
 
 Obj = dict[str, Any]
 NS = "default"
@@ -26,17 +26,10 @@ NODE = "gc-test-node"  # a Node object no kubelet runs: the test ends graceful d
 CRDS = kinds.builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 
 
-def static_node() -> Obj:
-    """A Node no kubelet runs and no scheduler picks: the test plays both."""
-    node = node_object(NODE, index=1)
-    node["spec"]["unschedulable"] = True
-    return node
-
-
 @pytest.fixture
 def c() -> Iterator[Cluster]:
     with Cluster(nodes=0, speed="max", serve=False, seed=1) as cluster:
-        cluster.client.create(kinds.NODES, static_node())
+        cluster.client.create(kinds.NODES, parked_node(NODE))
         yield cluster
 
 

@@ -15,7 +15,7 @@ import pytest
 from kubenb import Cluster
 from kubenb.api import errors, kinds
 from kubenb.api.resources import ResourceType
-from kubenb.sim.node import node_object
+from tests.controllers.nodes import parked_node
 
 Obj = dict[str, Any]
 NS = "shop"
@@ -23,13 +23,6 @@ NODE = "ns-test-node"
 CRDS = kinds.builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 WIDGETS = ResourceType(group="test.kubenb.io", version="v1", kind="Widget", plural="widgets",
                        namespaced=True, custom=True)
-
-
-def static_node() -> Obj:
-    """A Node no kubelet runs and no scheduler picks: the test plays both."""
-    node = node_object(NODE, index=1)
-    node["spec"]["unschedulable"] = True
-    return node
 
 
 @pytest.fixture
@@ -45,7 +38,7 @@ def c() -> Iterator[Cluster]:
                                              "x-kubernetes-preserve-unknown-fields": True}}}]}})
         cluster.client.create(kinds.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                                  "metadata": {"name": NS}})
-        cluster.client.create(kinds.NODES, static_node())
+        cluster.client.create(kinds.NODES, parked_node(NODE))
         yield cluster
 
 
