@@ -67,20 +67,26 @@ def pod_body(i: int) -> Obj:
                               "limits": {"memory": "256Mi"}}}]}}
 
 
+def _populate(cluster: Cluster, nodes: int) -> None:
+    """``nodes`` Ready nodes (4 CPUs, 16Gi, 110 pods) and the Service the pods belong to."""
+    client = cluster.client
+    with cluster.paused():
+        for i in range(nodes):
+            node = client.create(kinds.NODES, node_body(f"bench-node-{i:05d}"))
+            node["status"] = node_status("4", "16Gi", "110")
+            client.replace_status(kinds.NODES, node)
+        client.create(kinds.SERVICES, {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    assert cluster.settle(120), "nodes did not settle"
+
+
 def run(nodes: int, pods: int, *, profile: bool = False) -> dict[str, float]:
     with Cluster(nodes=0, speed="max", serve=False, controllers=True, seed=1) as cluster:
         client = cluster.client
         t0 = time.perf_counter()
-        with cluster.paused():
-            for i in range(nodes):
-                node = client.create(kinds.NODES, node_body(f"bench-node-{i:05d}"))
-                node["status"] = node_status("4", "16Gi", "110")
-                client.replace_status(kinds.NODES, node)
-            client.create(kinds.SERVICES, {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "web", "namespace": "default"},
-                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
-        assert cluster.settle(120), "nodes did not settle"
+        _populate(cluster, nodes)
         t1 = time.perf_counter()
         with cluster.paused():
             for i in range(pods):
@@ -132,17 +138,7 @@ def run_algorithm(nodes: int, pods: int) -> dict[str, float]:
     """The scheduler's own share: ``Scheduler.schedule`` plus the assume step, per pod, on the
     same cluster, with no API call (the engine is held paused meanwhile)."""
     with Cluster(nodes=0, speed="max", serve=False, controllers=True, seed=1) as cluster:
-        client = cluster.client
-        with cluster.paused():
-            for i in range(nodes):
-                node = client.create(kinds.NODES, node_body(f"bench-node-{i:05d}"))
-                node["status"] = node_status("4", "16Gi", "110")
-                client.replace_status(kinds.NODES, node)
-            client.create(kinds.SERVICES, {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "web", "namespace": "default"},
-                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
-        assert cluster.settle(120), "nodes did not settle"
+        _populate(cluster, nodes)
         sched = cluster.scheduler
         bodies = []
         for i in range(pods):
