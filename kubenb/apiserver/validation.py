@@ -32,6 +32,7 @@ import referencing.jsonschema
 
 from kubenb.api import errors
 from kubenb.api.errors import Cause
+from kubenb.api.memo import json_key, remember
 from kubenb.api.meta import (
     validate_annotations,
     validate_dns1035_label,
@@ -188,6 +189,8 @@ class Validator:
         self._fixed_defs: dict[str, Any] | None = None
         self._strict_defs: dict[str, Any] | None = None
         self._registry: referencing.Registry | None = None
+        #: bodies (name left out) that passed the strict check, by kind; see _strict_passes
+        self._passed: dict[tuple[str, str, str, bytes], bool] = {}
 
     # ---------------------------------------------------------------- schema validators
 
@@ -209,7 +212,25 @@ class Validator:
         return fn
 
     def _strict_passes(self, rt: ResourceType, obj: dict[str, Any]) -> bool:
-        """Whether a built-in object is valid with no field outside its schema."""
+        """Whether a built-in object is valid with no field outside its schema.
+
+        The check is a pure function of the object (the built-in schemas carry no defaults for
+        the compiled validator to write in), and the schema asks of a name only that it be a
+        string. So a body that passed is remembered by its JSON with a string name left out:
+        objects made from one template (every replica a controller creates, every ConfigMap a
+        loop posts) are checked once, then found by a dump and a lookup.
+        """
+        content = _content_without_name(obj)
+        passed = self._passed
+        if content is not None and (rt.group, rt.version, rt.kind, content) in passed:
+            return True
+        if not self._strict_check(rt, obj):
+            return False
+        if content is not None:
+            remember(passed, (rt.group, rt.version, rt.kind, content), True, _PASSED_MAX)
+        return True
+
+    def _strict_check(self, rt: ResourceType, obj: dict[str, Any]) -> bool:
         key = ("strict", rt.group, rt.version, rt.kind)
         fn = self._fast.get(key)
         if fn is None:
@@ -407,6 +428,19 @@ class Validator:
         causes += validate_labels(meta.get("labels"))
         causes += validate_annotations(meta.get("annotations"))
         return causes
+
+
+#: how many passed bodies _strict_passes remembers (the older half goes when full)
+_PASSED_MAX = 4096
+
+
+def _content_without_name(obj: dict[str, Any]) -> bytes | None:
+    """``obj`` as a memo key with a string ``metadata.name`` left out (see
+    kubenb.api.memo.json_key)."""
+    meta = obj.get("metadata")
+    if type(meta) is dict and type(meta.get("name")) is str:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "name"}}
+    return json_key(obj)
 
 
 def invalid(rt: ResourceType, name: str, causes: list[Cause]) -> errors.Invalid:

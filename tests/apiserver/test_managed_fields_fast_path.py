@@ -435,3 +435,69 @@ def test_changed_trie_corner_cases(schema: Obj, lhs: Obj, rhs: Obj, expected: Ob
     c = _comparison(root, lhs, rhs)
     assert _set_to_fields(c.added | c.modified) == expected
     assert json.dumps(_trie_to_fields(_changed_trie(root, lhs, rhs))) == json.dumps(expected)
+
+
+# -- the create memo (operations._CREATE_FIELDS) ------------------------------------------------
+
+
+def _create(obj: Obj, schema: Obj | None, **kw: Any) -> list[Obj]:
+    common: dict[str, Any] = {"manager": "tester", "schema": schema, "schemas": schemas(),
+                              "api_version": "v1", "now": NOW}
+    return record_update(None, obj, **{**common, **kw})
+
+
+def test_replicas_of_one_template_share_one_memo_entry() -> None:
+    from kubenb.apiserver.patch.apply import operations
+
+    schema = schemas().for_kind("", "v1", "Pod")
+    pods = []
+    for i in range(3):
+        pod = pod_body(0)  # a ReplicaSet's replica: only the identity differs
+        pod["metadata"].update(name=f"web-{i}", uid=f"uid-{i}", creationTimestamp=NOW,
+                               namespace=f"ns-{i}", resourceVersion="", generation=i)
+        pods.append(pod)
+    before = len(operations._CREATE_FIELDS)
+    got = [_create(pod, schema) for pod in pods]
+    assert len(operations._CREATE_FIELDS) - before <= 1
+    general = record_update(None, pods[0], manager="tester", schema=schema, schemas=schemas(),
+                            api_version="v1", now=NOW, fast=False)
+    assert json.dumps(got[0]) == json.dumps(got[1]) == json.dumps(got[2]) == json.dumps(general)
+    # each create gets its own FieldsV1: changing one changes no other, nor the memo
+    got[1][0]["fieldsV1"]["f:spec"].clear()
+    assert json.dumps(_create(pods[2], schema)) == json.dumps(general)
+    # other content, other fields
+    other = copy.deepcopy(pods[0])
+    other["metadata"]["labels"]["extra"] = "x"
+    fields = _create(other, schema)[0]["fieldsV1"]
+    assert "f:extra" in fields["f:metadata"]["f:labels"]
+    assert "f:extra" not in got[0][0]["fieldsV1"]["f:metadata"]["f:labels"]
+
+
+def test_the_memo_keeps_what_changes_the_set_apart() -> None:
+    schema = schemas().for_kind("", "v1", "ConfigMap")
+    plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
+             "data": {"k": "v"}}
+    # a name that is not a scalar (only an in-process caller can send one) adds paths below it,
+    # so it must not meet the memo entry of the scalar name
+    odd = copy.deepcopy(plain)
+    odd["metadata"]["name"] = {"x": "y"}
+    for obj in (plain, odd, plain, odd):
+        fast = _create(obj, schema)
+        general = record_update(None, obj, manager="tester", schema=schema, schemas=schemas(),
+                                api_version="v1", now=NOW, fast=False)
+        assert json.dumps(fast) == json.dumps(general)
+    # the ignored paths are part of the key: the same body on status keeps other fields
+    main = _create(plain, schema)
+    status = _create(plain, schema, subresource="status", reset_fields=[("data",)])
+    assert main[0]["fieldsV1"] == {"f:data": {".": {}, "f:k": {}}}
+    assert status == []
+    # JSON says NaN as null: a body with a null is computed each time, never remembered
+    from kubenb.apiserver.patch.apply import operations
+
+    before = len(operations._CREATE_FIELDS)
+    for value in (None, float("nan"), None):
+        obj = {**plain, "data": {"k": value}}
+        general = record_update(None, obj, manager="tester", schema=None, schemas=schemas(),
+                                api_version="v1", now=NOW, fast=False)
+        assert json.dumps(_create(obj, None)) == json.dumps(general)
+    assert len(operations._CREATE_FIELDS) == before

@@ -80,3 +80,25 @@ def test_selector_must_match_and_is_immutable() -> None:
     with pytest.raises(errors.Invalid) as immutable:
         VALIDATOR.validate(DEPLOY, changed, old=deployment())
     assert "field is immutable" in immutable.value.message
+
+
+def test_a_remembered_pass_still_checks_names_and_every_other_field() -> None:
+    validator = Validator(schemas())
+    assert validator.validate(DEPLOY, deployment()) == []
+    other = deployment()
+    other["metadata"]["name"] = "web-2"  # only the name differs: the remembered pass serves it
+    assert validator.validate(DEPLOY, other) == []
+    assert len(validator._passed) == 1
+    bad_name = deployment()
+    bad_name["metadata"]["name"] = "Web_2"
+    with pytest.raises(errors.Invalid) as caught:
+        validator.validate(DEPLOY, bad_name)
+    assert caught.value.status["details"]["causes"][0]["field"] == "metadata.name"
+    wrong_type = deployment()
+    wrong_type["metadata"]["name"] = 7  # the schema's one demand on a name: a string
+    with pytest.raises(errors.BadRequest):
+        validator.validate(DEPLOY, wrong_type)
+    unknown = deployment()
+    unknown["spec"]["replicaz"] = 1
+    assert validator.validate(DEPLOY, unknown) == ['unknown field "spec.replicaz"']
+    assert len(validator._passed) == 1  # what failed the check is never remembered

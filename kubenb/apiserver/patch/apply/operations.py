@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
+
+from kubenb.api.memo import exact_dump, json_key, remember
 from kubenb.apiserver.patch.apply.compare import _changed_trie
 from kubenb.apiserver.patch.apply.errors import ApplyConflict, ApplyError, _Conflicts, _DecodeError
 from kubenb.apiserver.patch.apply.fieldset import _iterate, _trie, _trie_to_canonical_fields
@@ -262,11 +265,8 @@ def _record_create(
     the manager chain and encodes the one resulting entry; this computes the same changed set as
     a trie in one walk and encodes it, which is most of the cost of a create.
     """
-    trie = _changed_trie(root, zero, body)
-    for path in ignore:
-        _trie_discard(trie, path)
-    _trie_strip(trie, _STRIP_TRIE)
-    if not trie:
+    fields, canonical, key = _create_fields(root, zero, body, ignore)
+    if fields is None:
         return []
     entry: dict[str, Any] = {
         "manager": manager or "unknown",
@@ -276,13 +276,67 @@ def _record_create(
     if now:
         entry["time"] = now
     entry["fieldsType"] = "FieldsV1"
-    fields, canonical = _trie_to_canonical_fields(trie)
     if canonical:
-        remember_canonical(fields)
+        remember_canonical(fields, key)
     entry["fieldsV1"] = fields
     if subresource:
         entry["subresource"] = subresource
     return [entry]
+
+
+#: metadata fields no field set holds (managers._STRIP): their values never change a create's set
+_IDENTITY: frozenset[str] = frozenset(
+    path[1][2:] for path in _STRIP if len(path) == 2 and path[0] == "f:metadata")
+#: a create's FieldsV1 by what it was computed from: (root type, ignored paths, the body without
+#: its identity fields as JSON) -> (root, FieldsV1 as JSON or None when empty, canonical). The
+#: set is a function of the content alone, and controllers create object after object from one
+#: template (every replica of a ReplicaSet differs only in name and uid), so most creates are
+#: one dump and one lookup instead of a walk. The root is kept in the value so that its id, part
+#: of the key, cannot be reused by another type while the entry lives. The older half goes when
+#: the table is full.
+_CREATE_FIELDS: dict[tuple[int, tuple[Path, ...], bytes],
+                    tuple[_Type, bytes | None, bool]] = {}
+_CREATE_FIELDS_MAX = 4096
+
+
+def _create_fields(
+    root: _Type, zero: dict[str, Any], body: dict[str, Any], ignore: tuple[Path, ...]
+) -> tuple[dict[str, Any] | None, bool, bytes | None]:
+    """The FieldsV1 a create of ``body`` records (None when empty), whether they are canonical,
+    and, when they are, their exact-size encoding."""
+    content = _content(body)
+    key = (id(root), ignore, content) if content is not None else None
+    hit = _CREATE_FIELDS.get(key) if key is not None else None
+    if hit is not None and hit[0] is root:
+        raw, canonical = hit[1], hit[2]
+        if raw is None:
+            return None, False, None
+        return orjson.loads(raw), canonical, raw if canonical else None
+    trie = _changed_trie(root, zero, body)
+    for path in ignore:
+        _trie_discard(trie, path)
+    _trie_strip(trie, _STRIP_TRIE)
+    fields: dict[str, Any] | None = None
+    canonical = False
+    raw: bytes | None = None
+    if trie:
+        fields, canonical = _trie_to_canonical_fields(trie)
+        raw = exact_dump(fields)
+    if key is not None:
+        remember(_CREATE_FIELDS, key, (root, raw, canonical), _CREATE_FIELDS_MAX)
+    return fields, canonical, raw if canonical else None
+
+
+def _content(body: dict[str, Any]) -> bytes | None:
+    """``body`` as a memo key without the identity fields of its metadata (see
+    kubenb.api.memo.json_key)."""
+    meta = body.get("metadata")
+    if type(meta) is dict:
+        # only scalar identity values are left out: a dict or list there would add paths below
+        # the stripped one, so it stays in the key
+        body = {**body, "metadata": {k: v for k, v in meta.items()
+                                     if k not in _IDENTITY or type(v) in (dict, list)}}
+    return json_key(body)
 
 
 _STRIP_TRIE: dict[str, Any] = _trie(_STRIP)

@@ -13,11 +13,9 @@ stored ones) goes to the general path, which the tests hold this one to.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-import orjson
-
+from kubenb.api.memo import exact_dump, remember
 from kubenb.apiserver.patch.apply.compare import _comparison
 from kubenb.apiserver.patch.apply.errors import _DecodeError
 from kubenb.apiserver.patch.apply.fieldset import _emit, _trie
@@ -79,28 +77,18 @@ _CANONICAL_MAX = 8192
 
 
 def _store(key: bytes, canonical: bool) -> None:
-    if len(_CANONICAL) >= _CANONICAL_MAX:
-        # the older half goes (pop with a default: another thread may be doing the same)
-        try:
-            older = list(itertools.islice(_CANONICAL, _CANONICAL_MAX // 2))
-        except RuntimeError:  # changed size under another thread: start afresh
-            _CANONICAL.clear()
-            older = []
-        for victim in older:
-            _CANONICAL.pop(victim, None)
-    _CANONICAL[key] = canonical
+    remember(_CANONICAL, key, canonical, _CANONICAL_MAX)
 
 
 def _key(fields: dict[str, Any]) -> bytes:
-    # an exact-size copy: orjson's bytes keep the larger buffer they were built in, which the
-    # table would hold 8,192 times over
-    return bytes(memoryview(orjson.dumps(fields)))
+    return exact_dump(fields)
 
 
-def remember_canonical(fields: dict[str, Any]) -> None:
+def remember_canonical(fields: dict[str, Any], key: bytes | None = None) -> None:
     """Note FieldsV1 just encoded from a set and found canonical (see fieldset
-    ._trie_to_canonical_fields), so the next write of the object need not check it."""
-    _store(_key(fields), True)
+    ._trie_to_canonical_fields), so the next write of the object need not check it. ``key``,
+    when the caller has it, is ``fields`` already encoded as an exact-size copy."""
+    _store(key if key is not None else _key(fields), True)
 
 
 def _known_canonical(fields: dict[str, Any]) -> bool:
