@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state", default=None,
                        help="SQLite file that keeps the cluster state across restarts "
                             "(default: in memory only)")
+    serve.add_argument("--event-ttl", type=float, default=None, metavar="SECONDS",
+                       help="how long an Event lives after its last write, in cluster seconds; "
+                            "0 keeps them for ever (default 3600, kube-apiserver's --event-ttl)")
     serve.add_argument("--insecure-http", action="store_true",
                        help="serve plain HTTP without authentication (debugging only)")
     serve.add_argument("--token", default=None,
@@ -61,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kubenb.cluster import Cluster
+    from kubenb.cluster import EVENT_TTL, Cluster
 
     if args.nodes < 0:
         print("kubenb serve: --nodes must be >= 0", file=sys.stderr)
@@ -72,6 +75,9 @@ def _serve(args: argparse.Namespace) -> int:
         clock = make_clock(args.speed)
     except ValueError as exc:
         print(f"kubenb serve: --speed: {exc}", file=sys.stderr)
+        return 2
+    if args.event_ttl is not None and args.event_ttl < 0:
+        print("kubenb serve: --event-ttl must be >= 0", file=sys.stderr)
         return 2
     kubeconfig = args.kubeconfig or os.path.join(os.getcwd(), "kubenb.kubeconfig")
     stop = threading.Event()
@@ -85,7 +91,8 @@ def _serve(args: argparse.Namespace) -> int:
         cluster = Cluster(nodes=args.nodes, port=args.port, host=args.host,
                           kubeconfig=kubeconfig, tls=not args.insecure_http, state=args.state,
                           token=args.token, clock=clock,
-                          controllers=not args.no_controllers)
+                          controllers=not args.no_controllers,
+                          event_ttl=EVENT_TTL if args.event_ttl is None else args.event_ttl or None)
         cluster.start()
     except (OSError, RuntimeError) as exc:
         print(f"kubenb serve: {exc}", file=sys.stderr)

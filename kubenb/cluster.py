@@ -33,7 +33,7 @@ from kubenb.apiserver.server import APIServer, write_kubeconfig
 from kubenb.apiserver.store import Backend, Store
 from kubenb.client.client import Client
 from kubenb.client.inprocess import InProcessTransport
-from kubenb.runtime.clock import Clock, make_clock
+from kubenb.runtime.clock import Clock, Timer, make_clock
 from kubenb.runtime.manager import Manager, SettleReport
 from kubenb.sim.node import node_object, node_status
 
@@ -41,7 +41,13 @@ if TYPE_CHECKING:
     from kubenb.sim.faults import Faults
     from kubenb.sim.kubelet import Kubelets
 
-__all__ = ["Cluster"]
+__all__ = ["EVENT_TTL", "Cluster"]
+
+#: how long an Event lives after its last write: kube-apiserver's ``--event-ttl`` default (1h)
+EVENT_TTL = 3600.0
+#: how often, in cluster seconds, the engine deletes what expired
+LEASE_CHECK_PERIOD = 10.0
+EVENTS = ("", "events")
 
 
 class Cluster:
@@ -50,7 +56,9 @@ class Cluster:
     ``speed`` is the cluster clock: 1 is real time, 10 ten times faster, ``"max"`` a virtual
     clock that jumps ahead whenever nothing is left to do (deterministic with ``seed``).
     ``controllers=False`` gives the bare apiserver with static Ready nodes; ``serve=False``
-    skips the HTTP server (Python access only).
+    skips the HTTP server (Python access only). Events are deleted ``event_ttl`` seconds of
+    cluster time after their last write, as kube-apiserver's ``--event-ttl`` does (None keeps
+    them for ever); the engine does it, so a cluster without controllers keeps them too.
     """
 
     def __init__(self, *, nodes: int = 0, port: int = 0, host: str = "127.0.0.1",
@@ -58,7 +66,7 @@ class Cluster:
                  state: str | os.PathLike[str] | None = None, token: str | None = None,
                  history: int = 50_000, speed: float | str = 1.0, controllers: bool = True,
                  serve: bool = True, seed: int | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, event_ttl: float | None = EVENT_TTL) -> None:
         if seed is not None:
             meta.seed(seed)
         self.clock = clock or make_clock(speed)
@@ -70,7 +78,9 @@ class Cluster:
 
             backend = SQLiteBackend(state)
         self.store = Store(self.registry, backend=backend, history=history,
-                           clock=self.clock.datetime)
+                           clock=self.clock.datetime,
+                           ttl={EVENTS: float(event_ttl)} if event_ttl else None)
+        self._expiry: Timer | None = None
         self.endpoints = Endpoints(self.store, self.registry, self.schemas)
         self.server: APIServer | None = (
             APIServer(self.endpoints, host=host, port=port, tls=tls, token=token)
@@ -110,6 +120,7 @@ class Cluster:
             self.kubeconfig = str(write_kubeconfig(self._kubeconfig_path, self.server))
         self._bootstrap()
         if self.kubelets is not None:
+            self._arm_expiry()
             self.manager.start()
             if self.clock.virtual:
                 # let the control plane finish its own start-up (node registration, the default
@@ -119,9 +130,22 @@ class Cluster:
         self.started = True
         return self
 
+    def _arm_expiry(self) -> None:
+        """Sweep expired Events every LEASE_CHECK_PERIOD seconds of cluster time, on the engine's
+        thread: a background chore, which keeps no settle waiting and moves no virtual time."""
+        def sweep() -> None:
+            self.store.expire()
+            if self._expiry is not None:  # not stopped meanwhile
+                self._arm_expiry()
+
+        self._expiry = self.clock.call_later(LEASE_CHECK_PERIOD, sweep, background=True)
+
     def stop(self) -> None:
         if not self.started:
             return
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         self.manager.stop()
         if self.server is not None:
             self.server.stop()

@@ -10,7 +10,9 @@ The rules applied here are the ones every resource shares: uid, creationTimestam
 (bumped when anything but metadata and status changes), optimistic concurrency (409 on a stale
 resourceVersion), namespaces that must exist and that refuse new objects while terminating,
 finalizers that hold a deleted object with ``deletionTimestamp`` set, graceful deletion of bound
-pods, and delete preconditions. What differs per resource (validation, defaults, status and scale
+pods, delete preconditions, and leases: objects of a resource given a ttl (Events, as
+kube-apiserver's ``--event-ttl`` gives them an etcd lease) are deleted by :meth:`Store.expire` a ttl
+after their last write. What differs per resource (validation, defaults, status and scale
 subresources, patches) lives in :mod:`kubenb.apiserver.endpoints`, which calls in here.
 
 Thread safety: one re-entrant lock orders every write; watcher callbacks run under it and must only
@@ -230,7 +232,8 @@ class Store:
 
     def __init__(self, registry: Registry, *, backend: Backend | None = None,
                  history: int = 50_000,
-                 clock: Callable[[], datetime.datetime] | None = None) -> None:
+                 clock: Callable[[], datetime.datetime] | None = None,
+                 ttl: Mapping[StorageKey, float] | None = None) -> None:
         self.registry = registry
         self._lock = threading.RLock()
         self._tables: dict[StorageKey, dict[Key, Entry]] = {}
@@ -244,7 +247,12 @@ class Store:
         self._backend = backend
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
         #: Objects written since start, by operation; read by benchmarks and tests.
-        self.counters = {"create": 0, "update": 0, "delete": 0}
+        self.counters = {"create": 0, "update": 0, "delete": 0, "expire": 0}
+        #: seconds each object of these resources lives after its last write (see expire)
+        self._ttl = {storage: float(seconds) for storage, seconds in (ttl or {}).items()}
+        #: per resource with a ttl: (second, last resourceVersion written in that second)
+        self._lease_marks: dict[StorageKey, deque[tuple[int, int]]] = {
+            storage: deque() for storage in self._ttl}
         if backend is not None:
             rv, rows = backend.load()
             for storage, key, raw in rows:
@@ -253,6 +261,15 @@ class Store:
                 self._table(storage)[key] = Entry(raw, int(obj["metadata"]["resourceVersion"]),
                                                   _labels(obj), selectable_fields(rt, obj))
             self._rv = self._compacted = rv
+            for storage in self._ttl:
+                # as etcd renews leases when it restarts, what was loaded lives one ttl from now
+                table = self._tables.get(storage)
+                if table:
+                    ordered = sorted(table.items(), key=lambda item: item[1].rv)
+                    table.clear()
+                    table.update(ordered)
+                    self._lease_marks[storage].append(
+                        (int(self._clock().timestamp()), ordered[-1][1].rv))
         ns_rt = self._namespaces_rt()
         for name in INITIAL_NAMESPACES:
             if ("", name) not in self._table(ns_rt.storage):
@@ -369,6 +386,11 @@ class Store:
         else:
             if self._backend is not None:
                 self._backend.put(storage, key, raw, self._rv)
+            marks = self._lease_marks.get(storage) if self._ttl else None
+            if marks is not None:
+                self._lease(marks)
+                if prev is not None:
+                    del table[key]  # to the end: the table stays in order of last write
             table[key] = Entry(raw, self._rv, labels, fields)
             if prev is None:
                 keys = self._sorted.get(storage)
@@ -383,6 +405,56 @@ class Store:
         self._emit(WatchEvent(etype, storage, key, self._rv, raw, labels, fields,
                               prev.labels if prev else None, prev.fields if prev else None))
         return obj
+
+    # ------------------------------------------------------------------ leases
+
+    def _lease(self, marks: deque[tuple[int, int]]) -> None:
+        """Note the write being committed (resourceVersion ``self._rv``) in its resource's
+        lease marks: one mark per second of writes, holding the last version of that second."""
+        second = int(self._clock().timestamp())
+        if marks and marks[-1][0] == second:
+            marks[-1] = (second, self._rv)
+        else:
+            marks.append((second, self._rv))
+
+    def expire(self, now: float | None = None) -> int:
+        """Delete the objects whose ttl ran out since their last write; returns how many.
+
+        This is what kube-apiserver's ``--event-ttl`` does with an etcd lease on every Event
+        write: the object is gone (watchers see DELETED, finalizers or not) once the ttl has
+        passed since it was last written, and every write starts the wait again. A table of a
+        resource with a ttl is kept in order of last write, and the marks say which version was
+        written by when, so expiry reads only what expires. It runs when it is called (the
+        engine calls it on the cluster clock), so objects may outlive their ttl by the time
+        between calls and by up to a second more.
+        """
+        if not self._ttl:
+            return 0
+        now = self._clock().timestamp() if now is None else now
+        expired = 0
+        with self._lock:
+            for storage, ttl in self._ttl.items():
+                marks = self._lease_marks[storage]
+                watermark = 0
+                # every write with a version up to a mark's happened before the end of its
+                # second, so it expired once that second plus the ttl has passed
+                while marks and marks[0][0] + 1 + ttl <= now:
+                    watermark = marks.popleft()[1]
+                table = self._tables.get(storage)
+                if not watermark or not table:
+                    continue
+                victims = []
+                for key, entry in table.items():
+                    if entry.rv > watermark:
+                        break
+                    victims.append((key, entry))
+                for key, entry in victims:
+                    obj = orjson.loads(entry.raw)
+                    rt = self._resource_for(storage, obj)
+                    self._commit(rt, key, obj, "DELETED", entry)
+                    self.counters["expire"] += 1
+                    expired += 1
+        return expired
 
     def _check_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
         ns_entry = self._tables.get(("", "namespaces"), {}).get(("", namespace))

@@ -291,3 +291,112 @@ def test_sqlite_backend_survives_restart(tmp_path: Any) -> None:
     created = second.create(CM, cm("next"))
     assert int(created["metadata"]["resourceVersion"]) == rv + 1
     second.close()
+
+
+# -- leases: objects that expire a ttl after their last write (kube-apiserver's --event-ttl) ----
+
+EVENTS = REG.get("", "v1", "events")
+EVENTS_V1 = REG.get("events.k8s.io", "v1", "events")
+
+
+def event(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "reason": "Started", "message": "m", "count": 1}
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        import datetime
+
+        self.t = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+    def __call__(self) -> Any:
+        return self.t
+
+    def forward(self, seconds: float) -> None:
+        import datetime
+
+        self.t += datetime.timedelta(seconds=seconds)
+
+    @property
+    def now(self) -> float:
+        return self.t.timestamp()
+
+
+def _names(store: Store, rt: Any) -> list[str]:
+    import orjson
+
+    return sorted(orjson.loads(raw)["metadata"]["name"] for raw in store.list(rt).items)
+
+
+def test_objects_expire_a_ttl_after_their_last_write() -> None:
+    clock = FakeTime()
+    store = Store(REG, clock=clock, ttl={EVENTS.storage: 3600})
+    seen: list[tuple[str, str]] = []
+    store.watch(EVENTS, lambda etype, ev: seen.append(
+        (etype, ev.key[1])))
+    store.create(EVENTS, event("a"))
+    store.create(CM, cm("kept"))
+    clock.forward(1200)
+    store.create(EVENTS, event("b"))
+    a = store.get(EVENTS, "default", "a")
+    clock.forward(600)  # t=1800: "a" is written again (count 2), its hour starts afresh
+    a["count"] = 2
+    store.update(EVENTS, "default", "a", lambda old: a)
+    clock.forward(1801)  # t=3601: "a"'s first hour is over, but it was written since
+    assert store.expire() == 0
+    clock.forward(1200)  # t=4801: "b" (written at 1200) is past its hour
+    assert store.expire() == 1
+    assert _names(store, EVENTS) == ["a"]
+    assert ("DELETED", "b") in seen
+    clock.forward(600)  # t=5401: "a" (last written at 1800) goes too
+    assert store.expire() == 1
+    assert _names(store, EVENTS) == [] and _names(store, EVENTS_V1) == []
+    assert _names(store, CM) == ["kept"]  # kinds without a ttl are never touched
+    assert store.counters["expire"] == 2
+    with pytest.raises(errors.NotFound):
+        store.get(EVENTS, "default", "a")
+
+
+def test_expiry_ignores_finalizers_and_reaches_other_versions() -> None:
+    clock = FakeTime()
+    store = Store(REG, clock=clock, ttl={EVENTS.storage: 60})
+    held = event("held")
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    store.create(EVENTS, held)
+    new_style = {"apiVersion": "events.k8s.io/v1", "kind": "Event",
+                 "metadata": {"name": "n", "namespace": "default"},
+                 "eventTime": "2026-01-01T00:00:00.000000Z", "reason": "R", "action": "A",
+                 "reportingController": "c", "reportingInstance": "i",
+                 "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}}
+    store.create(EVENTS_V1, new_style)
+    clock.forward(59)
+    assert store.expire() == 0
+    clock.forward(2)
+    assert store.expire() == 2  # an etcd lease does not wait for finalizers
+    assert _names(store, EVENTS) == []
+
+
+def test_a_restarted_store_gives_what_it_loaded_a_full_ttl(tmp_path: Any) -> None:
+    from kubenb.apiserver.sqlite import SQLiteBackend
+
+    path = str(tmp_path / "state.db")
+    clock = FakeTime()
+    first = Store(REG, backend=SQLiteBackend(path), clock=clock, ttl={EVENTS.storage: 3600})
+    first.create(EVENTS, event("old"))
+    clock.forward(3000)
+    first.create(EVENTS, event("newer"))
+    first.close()
+    clock.forward(3000)  # "old" expired while the cluster was down
+    second = Store(REG, backend=SQLiteBackend(path), clock=clock, ttl={EVENTS.storage: 3600})
+    assert second.expire() == 0  # as etcd renews leases on restart: a full hour from now
+    clock.forward(100)
+    second.create(EVENTS, event("later"))
+    clock.forward(3501)
+    assert second.expire() == 2
+    assert _names(second, EVENTS) == ["later"]
+    second.close()
+    third = Store(REG, backend=SQLiteBackend(path), clock=clock)
+    assert _names(third, EVENTS) == ["later"]  # the expiry reached the backend
+    third.close()

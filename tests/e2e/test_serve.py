@@ -74,7 +74,7 @@ def test_help_documents_every_flag() -> None:
     out = subprocess.run([sys.executable, "-m", "kubenb", "serve", "--help"],
                          capture_output=True, text=True, check=True).stdout
     for flag in ("--port", "--kubeconfig", "--nodes", "--state", "--insecure-http", "--host",
-                 "--speed", "--no-controllers"):
+                 "--speed", "--no-controllers", "--event-ttl"):
         assert flag in out
 
 
@@ -97,3 +97,10 @@ def test_bad_speed_is_refused_with_a_readable_message() -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "--speed: speed must be a positive number or 'max', got 'fast'" in proc.stderr
+
+
+def test_negative_event_ttl_is_refused() -> None:
+    proc = subprocess.run([sys.executable, "-m", "kubenb", "serve", "--event-ttl", "-5"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "--event-ttl must be >= 0" in proc.stderr

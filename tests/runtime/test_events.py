@@ -129,3 +129,36 @@ def test_a_replicaset_of_many_pods_records_what_a_real_cluster_shows() -> None:
         assert len(creates) == 10  # 9 single events and one combined
         (agg,) = [e for e in creates if e["message"].startswith("(combined")]
         assert agg["count"] == 16  # 25 allowed by the spam filter, 9 of them single
+
+
+def test_events_are_gone_an_hour_after_their_last_write() -> None:
+    from kubenb.cluster import LEASE_CHECK_PERIOD
+
+    with Cluster(nodes=1, serve=False, speed="max", seed=5) as c:
+        c.client.create(kinds.PODS, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}})
+        assert c.settle()
+        assert {e["reason"] for e in _events(c, "web")} >= {"Scheduled", "Started"}
+        c.advance(3000)
+        assert _events(c, "web")  # not yet
+        rec = EventRecorder(c.client, c.clock, "tester")
+        pod = c.client.get(kinds.PODS, "web", "default")
+        rec.normal(pod, "Poked", "poked")  # a write after the others: its hour starts later
+        c.advance(600 + 1 + LEASE_CHECK_PERIOD)
+        assert [e["reason"] for e in _events(c, "web")] == ["Poked"]
+        assert c.client.get(kinds.PODS, "web", "default")["status"]["phase"] == "Running"
+        c.advance(3000)
+        assert _events(c, "web") == []
+
+
+def test_event_ttl_none_keeps_events() -> None:
+    with Cluster(nodes=1, serve=False, speed="max", seed=5, event_ttl=None) as c:
+        c.client.create(kinds.PODS, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}})
+        assert c.settle()
+        before = _events(c, "web")
+        c.advance(7200)
+        assert [e["metadata"]["name"] for e in _events(c, "web")] == \
+            [e["metadata"]["name"] for e in before]
