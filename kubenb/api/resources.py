@@ -181,6 +181,11 @@ BUILTIN: tuple[ResourceType, ...] = (
     # apiextensions.k8s.io/v1
     _r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
        False, short="crd crds", cat="api-extensions", sub="status"),
+    # metrics.k8s.io/v1beta1 (metrics-server's API, for kubectl top): computed, never stored
+    _r("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, verbs=("get", "list"),
+       generation=False),
+    _r("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", verbs=("get", "list"),
+       generation=False),
 )
 
 #: Group order in discovery, as kube-apiserver lists its groups (legacy core first).
@@ -189,7 +194,7 @@ GROUP_PRIORITY: tuple[str, ...] = (
     "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io", "networking.k8s.io",
     "policy", "rbac.authorization.k8s.io", "storage.k8s.io", "admissionregistration.k8s.io",
     "apiextensions.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "node.k8s.io",
-    "discovery.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io",
+    "discovery.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io", "metrics.k8s.io",
 )
 
 

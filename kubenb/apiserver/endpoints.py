@@ -30,11 +30,12 @@ from kubenb.api.selectors import (
     selector_from_label_selector,
 )
 from kubenb.apiserver import defaults
+from kubenb.apiserver.metrics import MetricsAPI, is_metrics
 from kubenb.apiserver.patch import apply as ssa
 from kubenb.apiserver.patch.merge import JSONPatchError, json_merge_patch, json_patch
 from kubenb.apiserver.patch.strategic import PatchError, strategic_merge
 from kubenb.apiserver.schemas import SchemaSet
-from kubenb.apiserver.store import Store
+from kubenb.apiserver.store import ListResult, Store
 from kubenb.apiserver.validation import Validator, invalid
 
 __all__ = ["Endpoints", "LogSource", "PatchType", "WriteOptions"]
@@ -91,6 +92,7 @@ class Endpoints:
         self.schemas = schemas
         self.validator = Validator(schemas)
         self.logs = logs
+        self.metrics = MetricsAPI(store, registry)
         self.on_crds_changed = on_crds_changed
         self._alloc_lock = threading.Lock()
         self._service_cidr = ipaddress.ip_network("10.96.0.0/12")
@@ -189,10 +191,30 @@ class Endpoints:
     # ------------------------------------------------------------------ reads
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        if is_metrics(rt):
+            return self.metrics.get(rt, namespace, name)
         return self._read(rt, self.store.get_raw(rt, namespace, name))
 
     def get_raw(self, rt: ResourceType, namespace: str | None, name: str) -> bytes:
+        if is_metrics(rt):
+            return orjson.dumps(self.metrics.get(rt, namespace, name))
         return self.convert_raw(rt, self.store.get_raw(rt, namespace, name))
+
+    def list(self, rt: ResourceType, namespace: str | None, *,
+             labels: LabelSelector = LabelSelector(), fields: FieldSelector = FieldSelector(),
+             limit: int = 0, continue_token: str = "") -> ListResult:
+        """Objects in key order, as the JSON served at ``rt``'s version; ``limit`` and
+        ``continue`` page through stored resources (computed ones come whole)."""
+        if is_metrics(rt):
+            items = self.metrics.list(rt, namespace, labels=labels, fields=fields)
+            return ListResult(items, self.store.resource_version, "", None)
+        result = self.store.list(rt, namespace=namespace, labels=labels, fields=fields,
+                                 limit=limit, continue_token=continue_token)
+        if rt.custom and len(self.registry.versions_of(rt.storage)) > 1:
+            result = ListResult([self.convert_raw(rt, raw) for raw in result.items],
+                                result.resource_version, result.continue_token,
+                                result.remaining)
+        return result
 
     def convert_raw(self, rt: ResourceType, raw: bytes) -> bytes:
         """Serve stored bytes at ``rt``'s version (custom resources with several versions)."""

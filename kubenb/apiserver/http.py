@@ -239,7 +239,7 @@ class APIServerApp:
             if req.subresource == "log":
                 text = ep.log(req.namespace, req.name, q)
                 return web.Response(text=text, content_type="text/plain")
-            if req.subresource not in ("", "status"):
+            if req.subresource not in ("", "status") or "get" not in rt.verbs:
                 raise _not_allowed()
             return self._raw_response(request, rt, ep.get_raw(rt, req.namespace, req.name))
         if method == "POST":
@@ -260,7 +260,7 @@ class APIServerApp:
             out = ep.create(rt, req.namespace, body, opts)
             return self._object_response(request, rt, out, 201, opts)
         if method == "PUT":
-            if req.name is None:
+            if req.name is None or "update" not in rt.verbs:
                 raise _not_allowed()
             if req.subresource == "scale":
                 body = await self._body(request, proto=("autoscaling/v1", "Scale"))
@@ -271,7 +271,7 @@ class APIServerApp:
                              subresource=req.subresource)
             return self._object_response(request, rt, out, 200, opts)
         if method == "PATCH":
-            if req.name is None:
+            if req.name is None or "patch" not in rt.verbs:
                 raise _not_allowed()
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if ctype not in PatchType.ALL:
@@ -286,6 +286,8 @@ class APIServerApp:
             status = 201 if ctype == PatchType.APPLY and not existed else 200
             return self._object_response(request, rt, out, status, opts)
         if method == "DELETE":
+            if req.name is not None and "delete" not in rt.verbs:
+                raise _not_allowed()
             options: dict[str, Any] = {}
             if request.can_read_body:
                 raw = await self._read_body(request)
@@ -431,9 +433,9 @@ class APIServerApp:
             limit = int(q.get("limit") or 0)
         except ValueError:
             raise errors.BadRequest(f"invalid limit: {q.get('limit')!r}") from None
-        result = self.store.list(rt, namespace=namespace, labels=labels, fields=fields,
-                                 limit=max(limit, 0), continue_token=q.get("continue", ""))
-        items = [self.endpoints.convert_raw(rt, raw) for raw in result.items]
+        result = self.endpoints.list(rt, namespace, labels=labels, fields=fields,
+                                     limit=max(limit, 0), continue_token=q.get("continue", ""))
+        items = result.items
         form = _negotiate(request)
         if form == "Table":
             with _collector_paused():

@@ -56,8 +56,8 @@ class InProcessTransport:
     def list(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
              field_selector: str = "") -> ObjectList:
         rt = self._rt(rt)
-        result = self.store.list(
-            rt, namespace=namespace if rt.namespaced else None,
+        result = self.endpoints.list(
+            rt, namespace if rt.namespaced else None,
             labels=parse_label_selector(label_selector),
             fields=parse_field_selector(field_selector, allowed=rt.field_selectors,
                                         kind=rt.kind))

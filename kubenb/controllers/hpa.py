@@ -7,11 +7,13 @@ unready and metric-less pods counted conservatively), stabilises and rate-limits
 (the 300 s downscale window and the ``2x or 4`` scale-up limit, or ``spec.behavior``), writes the
 new size through the scale subresource and reports status, conditions and events as upstream.
 
-Simplification: there is no metrics API server. The "resource metrics API" is the pod informer
-cache: a pod whose phase is Running reports the CPU usage in its ``kubenb.io/cpu-usage``
-annotation (a quantity: ``"250m"``, ``"0.25"``), or else an idle baseline of 5% of its CPU
-request (at least 1m). :meth:`kubenb.sim.faults.Faults.cpu_load` sets that annotation. Samples
-are taken at sync time with a 15 s window (metrics-server's resolution). Only ``cpu`` has
+Simplification: upstream reads the resource metrics API; this controller reads the pod informer
+cache with the same usage model that API serves (:mod:`kubenb.api.usage`, and
+:mod:`kubenb.apiserver.metrics` for ``kubectl top``): a pod whose phase is Running reports the
+CPU usage in its ``kubenb.io/cpu-usage`` annotation (a quantity: ``"250m"``, ``"0.25"``), or else
+an idle baseline of 5% of its CPU request (at least 1m). :meth:`kubenb.sim.faults.Faults.cpu_load`
+sets that annotation. Samples are taken at sync time with a 15 s window (metrics-server's
+resolution). Only ``cpu`` has
 simulated usage; Pods, Object and External metrics fail as on a cluster with no custom or
 external metrics API.
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from kubenb.api import errors
@@ -32,6 +33,7 @@ from kubenb.api.kinds import HPAS, PODS
 from kubenb.api.quantity import milli_value, parse_quantity
 from kubenb.api.resources import BUILTIN, ResourceType
 from kubenb.api.selectors import LabelSelector, parse_label_selector
+from kubenb.api.usage import container_usage, containers, pod_cpu_usage
 from kubenb.client.client import deepcopy
 from kubenb.controllers.podutil import condition, now_string, parse_time, set_condition
 from kubenb.runtime.controller import Controller, Request, Result
@@ -47,8 +49,6 @@ Obj = dict[str, Any]
 
 #: the pod annotation holding its simulated CPU usage (a quantity)
 CPU_USAGE_ANNOTATION = CPU_USAGE
-#: a pod without that annotation uses this share of its CPU request
-IDLE_FRACTION = Fraction(1, 20)
 
 #: kube-controller-manager's defaults (--horizontal-pod-autoscaler-*)
 SYNC_PERIOD = 15.0
@@ -79,7 +79,7 @@ def pod_cpu_request(pod: Obj, container: str = "") -> int | None:
         if pod_level is not None:
             return milli_value(pod_level)
     total = 0
-    for c in _containers(spec):
+    for c in containers(spec):
         if container and c.get("name") != container:
             continue
         request = ((c.get("resources") or {}).get("requests") or {}).get("cpu")
@@ -87,45 +87,6 @@ def pod_cpu_request(pod: Obj, container: str = "") -> int | None:
             return None
         total += milli_value(request)
     return total
-
-
-def _containers(spec: Obj) -> list[Obj]:
-    out = list(spec.get("containers") or ())
-    out += [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
-    return out
-
-
-def pod_cpu_usage(pod: Obj) -> int:
-    """The simulated CPU usage of a running pod, in millicores: its ``kubenb.io/cpu-usage``
-    annotation, else 5% of its CPU request (at least 1m)."""
-    value = (pod["metadata"].get("annotations") or {}).get(CPU_USAGE_ANNOTATION)
-    if value is not None:
-        try:
-            return max(0, milli_value(value))
-        except ValueError:
-            pass  # an unreadable annotation is ignored: the pod idles
-    requests = 0
-    for c in _containers(pod.get("spec") or {}):
-        request = ((c.get("resources") or {}).get("requests") or {}).get("cpu")
-        if request is not None:
-            requests += milli_value(request)
-    return max(1, math.floor(requests * IDLE_FRACTION))
-
-
-def _container_usage(pod: Obj, container: str) -> int | None:
-    """One container's share of the pod's usage (split in proportion to the requests, evenly
-    without), None when the pod has no such container."""
-    containers = _containers(pod.get("spec") or {})
-    names = [c.get("name") for c in containers]
-    if container not in names:
-        return None
-    usage = pod_cpu_usage(pod)
-    requests = [milli_value(((c.get("resources") or {}).get("requests") or {}).get("cpu") or 0)
-                for c in containers]
-    total = sum(requests)
-    if total <= 0:
-        return usage // len(containers)
-    return usage * requests[names.index(container)] // total
 
 
 def milli_quantity(milli: int) -> str:
@@ -573,7 +534,7 @@ class HorizontalPodAutoscalerController(Controller):
                 if (pod.get("status") or {}).get("phase") != "Running":
                     continue
                 if container:
-                    usage = _container_usage(pod, container)
+                    usage = container_usage(pod, container)
                     if usage is None:
                         raise MetricError(
                             f"unable to get metrics for resource {resource}: container "
@@ -740,7 +701,7 @@ def _requests(pods: list[Obj], container: str) -> dict[str, int]:
         request = pod_cpu_request(pod, container)
         if request is None:
             missing = next(
-                (c.get("name") for c in _containers(pod.get("spec") or {})
+                (c.get("name") for c in containers(pod.get("spec") or {})
                  if (not container or c.get("name") == container)
                  and ((c.get("resources") or {}).get("requests") or {}).get("cpu") is None),
                 container)

@@ -50,10 +50,16 @@ def test_version_and_api_resources(kubectl: Kubectl) -> None:
     assert version["serverVersion"]["gitVersion"] == "v1.37.0"
     assert version["serverVersion"]["minor"] == "37"
     resources = kubectl("api-resources")
-    lines = {line.split()[0]: line.split() for line in resources.splitlines()[1:]}
+    lines: dict[str, list[str]] = {}
+    for line in resources.splitlines()[1:]:
+        lines.setdefault(line.split()[0], line.split())  # the first of a name: core, then groups
     assert lines["deployments"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
     assert lines["pods"] == ["pods", "po", "v1", "true", "Pod"]
     assert lines["namespaces"] == ["namespaces", "ns", "v1", "false", "Namespace"]
+    # as on a cluster with metrics-server: the resource metrics API beside the core resources
+    assert [line.split() for line in resources.splitlines() if "metrics.k8s.io" in line] == [
+        ["nodes", "metrics.k8s.io/v1beta1", "false", "NodeMetrics"],
+        ["pods", "metrics.k8s.io/v1beta1", "true", "PodMetrics"]]
     assert "customresourcedefinitions" in lines
     assert "leases" in lines and "endpointslices" in lines
 
