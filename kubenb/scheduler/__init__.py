@@ -18,9 +18,9 @@ Where it differs from kube-scheduler 1.37, knowingly:
 - A node whose Ready condition is not True repels pods as the node lifecycle controller's
   ``not-ready`` / ``unreachable`` NoSchedule taints do, even before that controller has added
   them (kube-scheduler itself only looks at the taints).
-- Preemption starts its dry run at the first node (no random offset), ignores
-  PodDisruptionBudgets, and does not re-evaluate spreading or inter-pod affinity without the
-  victims; nominated pods do not reserve room on their node for others.
+- Preemption starts its dry run at the first node (no random offset) and does not re-evaluate
+  spreading or inter-pod affinity without the victims; nominated pods do not reserve room on
+  their node for others.
 """
 
 from kubenb.scheduler.scheduler import Scheduler

@@ -15,6 +15,8 @@ waited 5 minutes are retried anyway. Nothing polls: an idle cluster costs nothin
 
 DefaultPreemption: when removing lower-priority pods from a node would make room, the fewest and
 least important of them are evicted (DisruptionTarget condition, ``Preempted`` event, delete),
+sparing those a PodDisruptionBudget protects where it can and preferring the node where the fewest
+budgets would be violated,
 the node goes into the pod's ``status.nominatedNodeName``, and the pod is tried there first once
 they are gone. VolumeBinding, simplified: claims must exist and be bound unless their class waits
 for the first consumer (those get ``volume.kubernetes.io/selected-node``), and bound volumes'
@@ -33,12 +35,14 @@ import logging
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from kubenb.api import errors, kinds
-from kubenb.api.selectors import LabelSelector, Requirement
+from kubenb.api.selectors import LabelSelector, Requirement, selector_from_label_selector
 from kubenb.client.client import PatchType
 from kubenb.controllers.podutil import condition, now_string
 from kubenb.controllers.podutil import selector as label_selector
@@ -151,6 +155,7 @@ class Scheduler(Controller):
         self.statefulsets = mgr.informer(kinds.STATEFULSETS)
         self.rcs = mgr.informer(RC)
         self.namespaces = mgr.informer(kinds.NAMESPACES)
+        self.pdbs = mgr.informer(kinds.PDBS)  # read by preemption only
         claims = mgr.informer(kinds.PVCS)
         volumes = mgr.informer(kinds.PVS)
         classes = mgr.informer(kinds.STORAGECLASSES)
@@ -606,7 +611,7 @@ class Scheduler(Controller):
         nominated = ((pod.get("status") or {}).get("nominatedNodeName")) or ""
         chosen = None
         if failure.prefilter is None or failure.prefilter.reasons != (NO_NODES,):
-            chosen = failure.preemption(self.cache, nominated)
+            chosen = failure.preemption(self.cache, nominated, self._budgets())
         message = failure.message(self.cache)
         self.stats["failed"] += 1
         self._unschedulable(qp, failure.plugins())
@@ -618,6 +623,9 @@ class Scheduler(Controller):
         if chosen is not None:
             self._preempt(pod, *chosen)
         self._arm_flush()
+
+    def _budgets(self) -> list[Budget]:
+        return [b for pdb in self.pdbs.list() if (b := Budget.of(pdb)) is not None]
 
     def _preempt(self, preemptor: Obj, node: NodeInfo, victims: list[PodInfo]) -> None:
         """Evict the victims (DisruptionTarget condition, a Preempted event, a delete) and
@@ -712,10 +720,11 @@ class Failure:
                 reasons[r] = reasons.get(r, 0) + self.all_nodes - len(self.statuses)
         return reasons
 
-    def preemption(self, cache: SchedulerCache, nominated: str = ""
-                   ) -> tuple[NodeInfo, list[PodInfo]] | None:
+    def preemption(self, cache: SchedulerCache, nominated: str = "",
+                   budgets: Sequence[Budget] = ()) -> tuple[NodeInfo, list[PodInfo]] | None:
         """DefaultPreemption's PostFilter without acting: the node and the victims to evict
-        when removing lower-priority pods makes room, else None (and :attr:`post` says why)."""
+        when removing lower-priority pods makes room, else None (and :attr:`post` says why).
+        ``budgets`` are the cluster's PodDisruptionBudgets: the choice avoids violating them."""
         shape = self.shape
         prefix = f"{NO_CLAIMS}, preemption: "
         if shape.preempt_never:
@@ -727,7 +736,7 @@ class Failure:
             self.post = prefix + "not eligible due to a terminating pod on the nominated node."
             return None
         found: dict[str, Status] = {}
-        candidates: list[tuple[NodeInfo, list[PodInfo]]] = []
+        candidates: list[Candidate] = []
         if self.prefilter is None and self.cycle is not None:
             # like GetOffsetAndNumCandidates: enough candidates is 10% of the nodes, >= 100
             enough = max(100, self.all_nodes // 10)
@@ -735,16 +744,17 @@ class Failure:
                 node = cache.nodes.get(name)
                 if status.code != UNSCHEDULABLE or node is None:
                     continue
-                victims, why = select_victims(self.cycle, node)
+                victims, violations, why = select_victims(self.cycle, node, budgets)
                 if why is None:
-                    candidates.append((node, victims))
+                    candidates.append((node, victims, violations))
                     if len(candidates) >= enough:
                         break
                 else:
                     found[name] = why
         if candidates:
             self.post = ""
-            return pick_candidate(candidates)
+            node, victims, _ = pick_candidate(candidates)
+            return node, victims
         reasons: dict[str, int] = {}
         for s in found.values():
             for r in s.reasons:
@@ -762,42 +772,101 @@ def _histogram(reasons: dict[str, int]) -> str:
     return " " + ", ".join(sorted(f"{n} {r}" for r, n in reasons.items())) + "."
 
 
-def select_victims(cycle: Cycle, node: NodeInfo) -> tuple[list[PodInfo], Status | None]:
+@dataclass(frozen=True)
+class Budget:
+    """What preemption needs of a PodDisruptionBudget: whose pods it guards and how many more
+    of them may go (``status.disruptionsAllowed``, less the pods already counted as disrupted)."""
+
+    namespace: str
+    selector: LabelSelector
+    allowed: int
+    disrupted: frozenset[str]
+
+    @staticmethod
+    def of(pdb: Obj) -> Budget | None:
+        """None for a budget whose selector cannot be read (upstream skips those)."""
+        try:
+            selector = selector_from_label_selector((pdb.get("spec") or {}).get("selector"))
+        except errors.BadRequest:
+            return None
+        status = pdb.get("status") or {}
+        return Budget(pdb["metadata"].get("namespace") or "", selector,
+                      int(status.get("disruptionsAllowed") or 0),
+                      frozenset(status.get("disruptedPods") or ()))
+
+    def guards(self, pod: PodInfo) -> bool:
+        # a budget with a null or empty selector guards nothing
+        return (pod.ns == self.namespace and not self.selector.empty
+                and not self.selector.nothing and self.selector.matches(pod.labels))
+
+
+def _split_by_budgets(pods: list[PodInfo], budgets: Sequence[Budget]
+                      ) -> tuple[list[PodInfo], list[PodInfo]]:
+    """``filterPodsWithPDBViolation``: walking the pods in order, each one a budget guards uses
+    up one of its allowed disruptions (unless the budget already counts it as disrupted); a pod
+    that takes some budget below zero would violate it. Returns (violating, non-violating)."""
+    allowed = [b.allowed for b in budgets]
+    violating: list[PodInfo] = []
+    fine: list[PodInfo] = []
+    for pod in pods:
+        violates = False
+        if pod.labels:  # a pod without labels matches no budget
+            for i, budget in enumerate(budgets):
+                if not budget.guards(pod) or pod.name in budget.disrupted:
+                    continue
+                allowed[i] -= 1
+                if allowed[i] < 0:
+                    violates = True
+        (violating if violates else fine).append(pod)
+    return violating, fine
+
+
+def select_victims(cycle: Cycle, node: NodeInfo, budgets: Sequence[Budget] = ()
+                   ) -> tuple[list[PodInfo], int, Status | None]:
     """``SelectVictimsOnNode``: remove every lower-priority pod; if the pod then fits, put back
-    as many as possible, most important first (higher priority, then started earlier); what
-    could not be put back are the victims. (Spreading and inter-pod affinity are judged on the
-    cluster as it is, not as it would be without the victims.)"""
+    as many as possible, the ones whose eviction would violate a PodDisruptionBudget first, each
+    group most important first (higher priority, then started earlier); what could not be put
+    back are the victims. Returns them, how many of them violate a budget, and why the node
+    cannot help when it cannot. (Spreading and inter-pod affinity are judged on the cluster as
+    it is, not as it would be without the victims.)"""
     priority = cycle.shape.priority
     lower = [p for p in node.pods.values() if p.priority < priority]
     if not lower:
-        return [], Status(UNRESOLVABLE, (NO_VICTIMS,), PREEMPTION)
+        return [], 0, Status(UNRESOLVABLE, (NO_VICTIMS,), PREEMPTION)
     shadow = node.without(lower)
     status = cycle.filter(shadow)
     if status is not None:
-        return [], status
+        return [], 0, status
     lower.sort(key=lambda p: (-p.priority, p.start))
+    violating, fine = _split_by_budgets(lower, budgets)
     victims = []
-    for p in lower:
-        shadow.add_pod(p)
-        if cycle.filter(shadow) is not None:
-            shadow.remove_pod(p)
-            victims.append(p)
-    return victims, None
+    violations = 0
+    for group, counts in ((violating, True), (fine, False)):
+        for p in group:
+            shadow.add_pod(p)
+            if cycle.filter(shadow) is not None:
+                shadow.remove_pod(p)
+                victims.append(p)
+                violations += counts
+    return victims, violations, None
 
 
-def pick_candidate(candidates: list[tuple[NodeInfo, list[PodInfo]]]
-                   ) -> tuple[NodeInfo, list[PodInfo]]:
-    """``pickOneNodeForPreemption``: the lowest highest-priority victim, then the lowest sum of
-    priorities, then the fewest victims, then the node whose highest-priority victims started
-    last; then the first."""
+Candidate = tuple[NodeInfo, list[PodInfo], int]
+
+
+def pick_candidate(candidates: list[Candidate]) -> Candidate:
+    """``pickOneNodeForPreemption``: the fewest PodDisruptionBudget violations, then the lowest
+    highest-priority victim, then the lowest sum of priorities, then the fewest victims, then
+    the node whose highest-priority victims started last; then the first."""
     best = candidates
-    for measure in (lambda c: max(p.priority for p in c[1]),
+    for measure in (lambda c: c[2],
+                    lambda c: max(p.priority for p in c[1]),
                     lambda c: sum(p.priority + 2 ** 31 for p in c[1]),
                     lambda c: len(c[1])):
         low = min(measure(c) for c in best)
         best = [c for c in best if measure(c) == low]
 
-    def earliest(c: tuple[NodeInfo, list[PodInfo]]) -> str:
+    def earliest(c: Candidate) -> str:
         top = max(p.priority for p in c[1])
         return min(p.start for p in c[1] if p.priority == top)
 

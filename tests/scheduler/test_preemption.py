@@ -54,3 +54,95 @@ def test_no_preemption_when_removing_lower_priority_pods_does_not_help() -> None
         assert scheduled_condition(c, "greedy")["message"] == (
             "0/1 nodes are available: 1 Insufficient cpu. no new claims to deallocate, "
             "preemption: 0/1 nodes are available: 1 Insufficient cpu.")
+
+
+def budget(c: Cluster, name: str, app: str, min_available: int = 1) -> None:
+    """A PodDisruptionBudget over ``app=<app>`` (the disruption controller fills its status)."""
+    c.client.create(kinds.PDBS, {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                                 "metadata": {"name": name, "namespace": "default"},
+                                 "spec": {"minAvailable": min_available,
+                                          "selector": {"matchLabels": {"app": app}}}})
+
+
+def test_preemption_spares_a_pod_its_budget_protects() -> None:
+    # Without the budget "young" would go (the most important, "old", is put back first); with
+    # "young" guarded by a budget that allows no disruption, it is put back first and "old" goes.
+    with Cluster(nodes=1, speed="max", serve=False, seed=1) as c:
+        priority_class(c, "low", 10)
+        priority_class(c, "high", 1000)
+        add_pod(c, "old", cpu="2", priorityClassName="low", priority=10,
+                labels={"app": "old"})
+        assert c.settle(30)
+        add_pod(c, "young", cpu="2", priorityClassName="low", priority=10,
+                labels={"app": "young"})
+        budget(c, "young", "young")
+        assert c.settle(30)
+        pdb = c.client.get(kinds.PDBS, "young", "default")
+        assert pdb["status"]["disruptionsAllowed"] == 0
+        add_pod(c, "vip", cpu="1", priorityClassName="high", priority=1000)
+        c.settle(60)
+        assert node_of(c, "vip") == "node-1"
+        pods = {p["metadata"]["name"] for p in c.client.list(kinds.PODS, "default").items}
+        assert "young" in pods and "old" not in pods
+        assert events(c, "old", "Preempted")
+
+
+def test_preemption_picks_the_node_where_no_budget_is_violated() -> None:
+    with Cluster(nodes=2, speed="max", serve=False, seed=1) as c:
+        priority_class(c, "low", 10)
+        priority_class(c, "high", 1000)
+        add_pod(c, "free", cpu="4", priorityClassName="low", priority=10,
+                labels={"app": "free"}, nodeSelector={"kubernetes.io/hostname": "node-2"})
+        assert c.settle(30)
+        # started later, so without budgets node-1 is where preemption would strike
+        add_pod(c, "guarded", cpu="4", priorityClassName="low", priority=10,
+                labels={"app": "guarded"}, nodeSelector={"kubernetes.io/hostname": "node-1"})
+        budget(c, "guarded", "guarded")
+        assert c.settle(30)
+        add_pod(c, "vip", cpu="2", priorityClassName="high", priority=1000)
+        c.settle(60)
+        assert node_of(c, "vip") == "node-2"
+        assert node_of(c, "guarded") == "node-1"
+        assert events(c, "free", "Preempted") and not events(c, "guarded", "Preempted")
+
+
+def test_preemption_without_budgets_strikes_the_later_started_node() -> None:
+    # the same cluster as above with no budget: the tie-break alone picks node-1
+    with Cluster(nodes=2, speed="max", serve=False, seed=1) as c:
+        priority_class(c, "low", 10)
+        priority_class(c, "high", 1000)
+        add_pod(c, "free", cpu="4", priorityClassName="low", priority=10,
+                labels={"app": "free"}, nodeSelector={"kubernetes.io/hostname": "node-2"})
+        assert c.settle(30)
+        add_pod(c, "guarded", cpu="4", priorityClassName="low", priority=10,
+                labels={"app": "guarded"}, nodeSelector={"kubernetes.io/hostname": "node-1"})
+        assert c.settle(30)
+        add_pod(c, "vip", cpu="2", priorityClassName="high", priority=1000)
+        c.settle(60)
+        assert node_of(c, "vip") == "node-1"
+
+
+def test_budgets_are_used_up_in_order_and_count_disrupted_pods_once() -> None:
+    from kubenb.api.selectors import LabelSelector, Requirement
+    from kubenb.scheduler.cache import PodInfo
+    from kubenb.scheduler.scheduler import Budget, _split_by_budgets
+
+    def pod(name: str, ns: str = "default", **labels: str) -> PodInfo:
+        return PodInfo({"metadata": {"name": name, "namespace": ns, "labels": labels},
+                        "spec": {"containers": []}}, "node-1")
+
+    web = LabelSelector((Requirement("app", "=", ("web",)),))
+    pods = [pod("a", app="web"), pod("b", app="web"), pod("c", app="web"), pod("d"),
+            pod("e", "other", app="web")]
+    one_left = Budget("default", web, 1, frozenset())
+    violating, fine = _split_by_budgets(pods, [one_left])
+    assert [p.name for p in violating] == ["b", "c"]
+    assert [p.name for p in fine] == ["a", "d", "e"]  # no labels, or another namespace
+    # a pod the budget already counts as disrupted uses none of it
+    counted = Budget("default", web, 1, frozenset({"a"}))
+    violating, _ = _split_by_budgets(pods, [counted])
+    assert [p.name for p in violating] == ["c"]
+    # an empty or null selector guards nothing
+    for selector in (LabelSelector(), LabelSelector(nothing=True)):
+        violating, _ = _split_by_budgets(pods, [Budget("default", selector, 0, frozenset())])
+        assert violating == []
