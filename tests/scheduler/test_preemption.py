@@ -87,39 +87,36 @@ def test_preemption_spares_a_pod_its_budget_protects() -> None:
         assert events(c, "old", "Preempted")
 
 
+def _two_full_nodes_then_a_vip(c: Cluster, *, guarded: bool) -> None:
+    """node-2 full with "free", node-1 full with "guarded" (started later, so without budgets
+    node-1 is where preemption strikes), optionally protected by a budget; then a vip."""
+    priority_class(c, "low", 10)
+    priority_class(c, "high", 1000)
+    add_pod(c, "free", cpu="4", priorityClassName="low", priority=10,
+            labels={"app": "free"}, nodeSelector={"kubernetes.io/hostname": "node-2"})
+    assert c.settle(30)
+    add_pod(c, "guarded", cpu="4", priorityClassName="low", priority=10,
+            labels={"app": "guarded"}, nodeSelector={"kubernetes.io/hostname": "node-1"})
+    if guarded:
+        budget(c, "guarded", "guarded")
+    assert c.settle(30)
+    add_pod(c, "vip", cpu="2", priorityClassName="high", priority=1000)
+    c.settle(60)
+
+
 def test_preemption_picks_the_node_where_no_budget_is_violated() -> None:
     with Cluster(nodes=2, speed="max", serve=False, seed=1) as c:
-        priority_class(c, "low", 10)
-        priority_class(c, "high", 1000)
-        add_pod(c, "free", cpu="4", priorityClassName="low", priority=10,
-                labels={"app": "free"}, nodeSelector={"kubernetes.io/hostname": "node-2"})
-        assert c.settle(30)
-        # started later, so without budgets node-1 is where preemption would strike
-        add_pod(c, "guarded", cpu="4", priorityClassName="low", priority=10,
-                labels={"app": "guarded"}, nodeSelector={"kubernetes.io/hostname": "node-1"})
-        budget(c, "guarded", "guarded")
-        assert c.settle(30)
-        add_pod(c, "vip", cpu="2", priorityClassName="high", priority=1000)
-        c.settle(60)
+        _two_full_nodes_then_a_vip(c, guarded=True)
         assert node_of(c, "vip") == "node-2"
         assert node_of(c, "guarded") == "node-1"
         assert events(c, "free", "Preempted") and not events(c, "guarded", "Preempted")
 
 
 def test_preemption_without_budgets_strikes_the_later_started_node() -> None:
-    # the same cluster as above with no budget: the tie-break alone picks node-1
     with Cluster(nodes=2, speed="max", serve=False, seed=1) as c:
-        priority_class(c, "low", 10)
-        priority_class(c, "high", 1000)
-        add_pod(c, "free", cpu="4", priorityClassName="low", priority=10,
-                labels={"app": "free"}, nodeSelector={"kubernetes.io/hostname": "node-2"})
-        assert c.settle(30)
-        add_pod(c, "guarded", cpu="4", priorityClassName="low", priority=10,
-                labels={"app": "guarded"}, nodeSelector={"kubernetes.io/hostname": "node-1"})
-        assert c.settle(30)
-        add_pod(c, "vip", cpu="2", priorityClassName="high", priority=1000)
-        c.settle(60)
+        _two_full_nodes_then_a_vip(c, guarded=False)
         assert node_of(c, "vip") == "node-1"
+        assert events(c, "guarded", "Preempted")
 
 
 def test_budgets_are_used_up_in_order_and_count_disrupted_pods_once() -> None:
