@@ -95,6 +95,9 @@ class InProcessTransport:
     def watch(self, rt: ResourceType, namespace: str | None, resource_version: str,
               deliver: Deliver, *, label_selector: str = "") -> tuple[WatchHandle, str]:
         rt = self._rt(rt)
+        if "watch" not in rt.verbs:  # as over HTTP: computed resources (metrics) cannot be
+            raise errors.MethodNotAllowed(  # watched
+                "the server does not allow this method on the requested resource")
 
         def on_event(etype: str, ev: WatchEvent) -> None:
             deliver(etype, ev.raw)

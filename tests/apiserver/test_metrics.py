@@ -114,3 +114,9 @@ def test_the_metrics_api_is_read_only(cluster: Cluster, verb: str, tmp_path: Pat
     assert "MethodNotAllowed" in proc.stderr or "not allow" in proc.stderr, proc.stderr
     assert {p["metadata"]["name"] for p in cluster.client.list(
         _metrics(cluster, "pods"), "default").items} == {"web", "db"}
+
+
+def test_in_process_clients_cannot_watch_metrics_either(cluster: Cluster) -> None:
+    with pytest.raises(errors.MethodNotAllowed):
+        cluster.client.transport.watch(_metrics(cluster, "pods"), "default", "",
+                                       lambda etype, raw: None)
