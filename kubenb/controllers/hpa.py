@@ -1,4 +1,4 @@
-"""The HorizontalPodAutoscaler controller (autoscaling/v2), driven by simulated CPU usage.
+"""The HorizontalPodAutoscaler controller (autoscaling/v2), driven by simulated CPU and memory.
 
 As ``pkg/controller/podautoscaler``: every 15 s of cluster time (``--horizontal-pod-autoscaler-
 sync-period``) each HPA reads its target's scale subresource, works out the replicas its metrics
@@ -13,9 +13,9 @@ cache with the same usage model that API serves (:mod:`kubenb.api.usage`, and
 CPU usage in its ``kubenb.io/cpu-usage`` annotation (a quantity: ``"250m"``, ``"0.25"``), or else
 an idle baseline of 5% of its CPU request (at least 1m). :meth:`kubenb.sim.faults.Faults.cpu_load`
 sets that annotation. Samples are taken at sync time with a 15 s window (metrics-server's
-resolution). Only ``cpu`` has
-simulated usage; Pods, Object and External metrics fail as on a cluster with no custom or
-external metrics API.
+resolution). ``memory`` works the same way (``kubenb.io/memory-usage``, else half the memory
+request), read in thousandths as upstream reads every quantity; Pods, Object and External
+metrics fail as on a cluster with no custom or external metrics API.
 
 Recommendations and scale events are kept in memory, per HPA, as upstream (a restarted
 controller starts them afresh).
@@ -33,7 +33,7 @@ from kubenb.api.kinds import HPAS, PODS
 from kubenb.api.quantity import milli_value, parse_quantity
 from kubenb.api.resources import BUILTIN, ResourceType
 from kubenb.api.selectors import LabelSelector, parse_label_selector
-from kubenb.api.usage import container_usage, containers, pod_cpu_usage
+from kubenb.api.usage import container_usage, containers, pod_cpu_usage, pod_memory_usage
 from kubenb.client.client import deepcopy
 from kubenb.controllers.podutil import condition, now_string, parse_time, set_condition
 from kubenb.runtime.controller import Controller, Request, Result
@@ -70,30 +70,41 @@ _MIN_INT32 = -(2 ** 31)
 # ------------------------------------------------------------------------------ simulated usage
 
 
-def pod_cpu_request(pod: Obj, container: str = "") -> int | None:
-    """The pod's CPU request in millicores (its containers' and restartable init containers',
-    or the pod-level request), None when some container has none."""
+def pod_request(pod: Obj, resource: str, container: str = "") -> int | None:
+    """The pod's request of ``resource`` in thousandths (millicores, milli-bytes), as
+    ``calculatePodRequests`` sums it: its containers' and restartable init containers', or the
+    pod-level request; None when some container has none."""
     spec = pod.get("spec") or {}
     if not container:
-        pod_level = ((spec.get("resources") or {}).get("requests") or {}).get("cpu")
+        pod_level = ((spec.get("resources") or {}).get("requests") or {}).get(resource)
         if pod_level is not None:
             return milli_value(pod_level)
     total = 0
     for c in containers(spec):
         if container and c.get("name") != container:
             continue
-        request = ((c.get("resources") or {}).get("requests") or {}).get("cpu")
+        request = ((c.get("resources") or {}).get("requests") or {}).get(resource)
         if request is None:
             return None
         total += milli_value(request)
     return total
 
 
+_SUFFIXES = ((18, "E"), (15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k"), (0, ""))
+
+
 def milli_quantity(milli: int) -> str:
-    """``resource.NewMilliQuantity(milli, DecimalSI)`` in canonical form."""
-    if milli % 1000 == 0:
-        return str(milli // 1000)
-    return f"{milli}m"
+    """``resource.NewMilliQuantity(milli, DecimalSI)`` in canonical form: the largest SI
+    suffix that keeps the number whole (``1500m``, ``2``, ``30720k``, ``3M``)."""
+    if milli == 0:
+        return "0"
+    if milli % 1000:
+        return f"{milli}m"
+    whole = milli // 1000
+    for exponent, suffix in _SUFFIXES:
+        if whole % 10 ** exponent == 0:
+            return f"{whole // 10 ** exponent}{suffix}"
+    return str(whole)  # not reached: the exponent 0 always divides
 
 
 # ------------------------------------------------------------------------------ replica calculator
@@ -513,7 +524,7 @@ class HorizontalPodAutoscalerController(Controller):
                                                  pods, tolerances, resource == "cpu", now)
                 return (replicas, f"{resource} resource",
                         {"averageValue": milli_quantity(usage)})
-            requests = _requests(pods, container)
+            requests = _requests(pods, resource, container)
             replicas, percent, raw = resource_replicas(
                 current, int(utilization), metrics, pods, requests, tolerances,
                 resource == "cpu", now)
@@ -529,20 +540,24 @@ class HorizontalPodAutoscalerController(Controller):
         if not pods:
             raise MetricError("no pods returned by selector while calculating replica count")
         metrics: dict[str, int] = {}
-        if resource == "cpu":
+        if resource in ("cpu", "memory"):
+            # in thousandths, as the metrics client reads every quantity (MilliValue)
+            scale = 1 if resource == "cpu" else 1000
             for pod in pods:
                 if (pod.get("status") or {}).get("phase") != "Running":
                     continue
                 if container:
-                    usage = container_usage(pod, container)
+                    usage = container_usage(pod, container, resource)
                     if usage is None:
                         raise MetricError(
                             f"unable to get metrics for resource {resource}: container "
                             f"{container} not present in metrics for pod "
                             f"{pod['metadata']['namespace']}/{pod['metadata']['name']}")
-                    metrics[pod["metadata"]["name"]] = usage
+                elif resource == "cpu":
+                    usage = pod_cpu_usage(pod)
                 else:
-                    metrics[pod["metadata"]["name"]] = pod_cpu_usage(pod)
+                    usage = pod_memory_usage(pod)
+                metrics[pod["metadata"]["name"]] = usage * scale
         if not metrics:
             raise MetricError(f"unable to get metrics for resource {resource}: no metrics "
                               "returned from resource metrics API")
@@ -694,18 +709,19 @@ class _MetricFailure(Exception):
         self.failure = failure
 
 
-def _requests(pods: list[Obj], container: str) -> dict[str, int]:
+def _requests(pods: list[Obj], resource: str, container: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for pod in pods:
         name = pod["metadata"]["name"]
-        request = pod_cpu_request(pod, container)
+        request = pod_request(pod, resource, container)
         if request is None:
             missing = next(
                 (c.get("name") for c in containers(pod.get("spec") or {})
                  if (not container or c.get("name") == container)
-                 and ((c.get("resources") or {}).get("requests") or {}).get("cpu") is None),
+                 and ((c.get("resources") or {}).get("requests") or {}).get(resource) is None),
                 container)
-            raise MetricError(f"missing request for cpu in container {missing} of Pod {name}")
+            raise MetricError(
+                f"missing request for {resource} in container {missing} of Pod {name}")
         out[name] = request
     return out
 

@@ -20,8 +20,10 @@ from collections.abc import Callable, Mapping
 
 from kubenb.api import errors
 from kubenb.api.annotations import CPU_USAGE as CPU_USAGE_ANNOTATION
+from kubenb.api.annotations import MEMORY_USAGE
 from kubenb.api.kinds import PODS
 from kubenb.api.quantity import milli_value
+from kubenb.api.quantity import value as quantity_value
 from kubenb.client.client import Client, PatchType
 from kubenb.sim.kubelet import RUNNING, Ctr, Kubelets, Run
 
@@ -166,17 +168,36 @@ class Faults:
     def cpu_load(self, namespace: str, selector_or_pod: str | Mapping[str, str],
                  millicores: int | str | None) -> list[str]:
         """Make pods busy: set their simulated CPU usage (the ``kubenb.io/cpu-usage``
-        annotation the HorizontalPodAutoscaler reads) to ``millicores`` per pod (an int, or a
-        quantity such as ``"250m"`` or ``"0.5"``); None takes them back to the idle baseline.
-        ``selector_or_pod`` is a pod name, a label selector (``"app=web"``) or a dict of
-        labels. Returns the names of the pods changed; pods created later start idle."""
-        if millicores is None:
-            value: str | None = None
-        else:
+        annotation the HorizontalPodAutoscaler and the metrics API read) to ``millicores`` per
+        pod (an int, or a quantity such as ``"250m"`` or ``"0.5"``); None takes them back to the
+        idle baseline. ``selector_or_pod`` is a pod name, a label selector (``"app=web"``) or a
+        dict of labels. Returns the names of the pods changed; pods created later start idle."""
+        value: str | None = None
+        if millicores is not None:
             milli = millicores if isinstance(millicores, int) else milli_value(millicores)
             if milli < 0:
                 raise ValueError(f"CPU usage cannot be negative: {millicores!r}")
             value = f"{milli}m"
+        return self._annotate_pods(namespace, selector_or_pod, CPU_USAGE_ANNOTATION, value)
+
+    def memory_load(self, namespace: str, selector_or_pod: str | Mapping[str, str],
+                    size: int | str | None) -> list[str]:
+        """Make pods use memory: set their simulated usage (the ``kubenb.io/memory-usage``
+        annotation) to ``size`` per pod (bytes, or a quantity such as ``"300Mi"``); None takes
+        them back to the default (half their memory requests). Pods are chosen as by
+        :meth:`cpu_load`."""
+        text: str | None = None
+        if size is not None:
+            amount = size if isinstance(size, int) else quantity_value(size)
+            if amount < 0:
+                raise ValueError(f"memory usage cannot be negative: {size!r}")
+            text = str(amount)
+        return self._annotate_pods(namespace, selector_or_pod, MEMORY_USAGE, text)
+
+    def _annotate_pods(self, namespace: str, selector_or_pod: str | Mapping[str, str],
+                       annotation: str, value: str | None) -> list[str]:
+        """Set (or, with None, remove) ``annotation`` on a pod or on the pods a selector
+        matches; returns the names of the pods changed."""
         if isinstance(selector_or_pod, Mapping):
             selector = ",".join(f"{k}={v}" for k, v in sorted(selector_or_pod.items()))
         elif any(ch in selector_or_pod for ch in "=!(, "):
@@ -198,7 +219,7 @@ class Faults:
                 continue
             try:
                 self.client.patch(PODS, meta["name"], {"metadata": {"annotations": {
-                    CPU_USAGE_ANNOTATION: value}}}, namespace, patch_type=PatchType.MERGE)
+                    annotation: value}}}, namespace, patch_type=PatchType.MERGE)
             except errors.NotFound:
                 continue
             changed.append(meta["name"])

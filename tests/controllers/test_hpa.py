@@ -441,3 +441,47 @@ def test_kubectl_autoscale_and_get_hpa(tmp_path: Path) -> None:
         assert "SuccessfulRescale" in described
         assert "New size: 4; reason: cpu resource utilization (percentage of request) above " \
                "target" in described
+
+
+def test_memory_utilization_scales_on_the_simulated_memory(c: Cluster) -> None:
+    deployment = workload(replicas=2)
+    deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
+        "memory"] = "64Mi"
+    c.client.create(kinds.DEPLOYMENTS, deployment)
+    assert c.settle(30)
+    hpa = autoscaler({"type": "Utilization", "averageUtilization": 60})
+    hpa["spec"]["metrics"][0]["resource"]["name"] = "memory"
+    c.client.create(kinds.HPAS, hpa)
+    c.advance(SYNC)
+    # idle pods use half their memory request
+    assert utilization(c) == 50 and replicas(c) == 2
+    current = status(c)["currentMetrics"][0]["resource"]
+    assert current["name"] == "memory"
+    assert current["current"]["averageValue"] == str(32 * 1024 * 1024)
+    assert c.faults is not None
+    c.faults.memory_load(NS, "app=web", "128Mi")  # 200% of the request on each pod
+    c.advance(SYNC)
+    assert utilization(c) == 200
+    assert replicas(c) == 4  # ceil(2 * 200 / 60) = 7, limited to max(2 * 2, 4)
+    assert ("Normal", "SuccessfulRescale", "New size: 4; reason: memory resource utilization "
+            "(percentage of request) above target") in hpa_events(c)
+    c.faults.memory_load(NS, "app=web", None)
+    assert all(p["metadata"].get("annotations", {}).get("kubenb.io/memory-usage") is None
+               for p in c.client.list(kinds.PODS, NS).items)
+    with pytest.raises(ValueError):
+        c.faults.memory_load(NS, "app=web", -1)
+
+
+def test_memory_without_requests_is_a_readable_failure(c: Cluster) -> None:
+    hpa = autoscaler()
+    hpa["spec"]["metrics"][0]["resource"]["name"] = "memory"
+    start(c, hpa, replicas=1)
+    st, reason, message = cond(c, "ScalingActive")
+    assert (st, reason) == ("False", "FailedGetResourceMetric")
+    assert "missing request for memory in container web of Pod web-" in message
+
+
+def test_milli_quantities_take_the_largest_whole_suffix() -> None:
+    assert [milli_quantity(m) for m in (0, 5, 1500, 2000, 30_720_000_000, 3_000_000_000,
+                                        134_217_728_000)] == [
+        "0", "5m", "1500m", "2", "30720k", "3M", "134217728"]
