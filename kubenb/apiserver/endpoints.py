@@ -672,7 +672,8 @@ class Endpoints:
         with self.store.lock:
             pod = self.store.get(pods, namespace, name)
             phase = (pod.get("status") or {}).get("phase")
-            if phase not in ("Succeeded", "Failed") and not pod["metadata"].get(
+            # canIgnorePDB: a pod that is not running, or already going, may always be evicted
+            if phase not in ("Succeeded", "Failed", "Pending") and not pod["metadata"].get(
                     "deletionTimestamp"):
                 labels = pod["metadata"].get("labels") or {}
                 matching = [
@@ -685,24 +686,60 @@ class Endpoints:
                         "This pod has more than one PodDisruptionBudget, which the eviction "
                         "subresource does not support.")
                 for pdb in matching:
-                    allowed = (pdb.get("status") or {}).get("disruptionsAllowed", 0)
-                    if allowed <= 0:
-                        raise errors.TooManyRequests(
-                            "Cannot evict pod as it would violate the pod's disruption budget.",
-                            name=name, kind="pods", causes=[Cause(
-                                "DisruptionBudget",
-                                f"The disruption budget {pdb['metadata']['name']} needs "
-                                f"{(pdb.get('status') or {}).get('desiredHealthy', 0)} healthy "
-                                f"pods and has {(pdb.get('status') or {}).get('currentHealthy', 0)}"
-                                " currently")])
-                    if not opts.dry_run:
-                        def take(p: Obj) -> Obj:
-                            p["status"]["disruptionsAllowed"] -= 1
-                            return p
-                        self.store.update(pdbs, namespace, pdb["metadata"]["name"], take)
+                    self._spend_disruption(pdbs, pdb, pod, opts)
             self.delete(pods, namespace, name, body.get("deleteOptions"), dry_run=opts.dry_run)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "code": 201}
+
+    def _spend_disruption(self, pdbs: ResourceType, pdb: Obj, pod: Obj,
+                          opts: WriteOptions) -> None:
+        """What the eviction of ``pod`` asks of its budget (the eviction REST's checks and
+        ``checkAndDecrement``): refused with 429 while the budget's status is behind its spec
+        or allows nothing; otherwise one disruption is spent and the pod is recorded in
+        ``status.disruptedPods``, so the disruption controller does not count it as healthy
+        while it goes. An unready pod spends nothing: it may go when the policy is
+        ``AlwaysAllow``, or (``IfHealthyBudget``, the default) when the budget is healthy."""
+        status = pdb.get("status") or {}
+        spec = pdb.get("spec") or {}
+        name = pod["metadata"]["name"]
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (pod.get("status") or {}).get("conditions") or ())
+        if not ready:
+            if spec.get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
+                return
+            desired = status.get("desiredHealthy", 0)
+            if desired > 0 and status.get("currentHealthy", 0) >= desired:
+                return
+
+        def refused(message: str) -> errors.APIError:
+            return errors.TooManyRequests(
+                "Cannot evict pod as it would violate the pod's disruption budget.",
+                name=name, kind="pods", causes=[Cause("DisruptionBudget", message)])
+
+        pdb_name = pdb["metadata"]["name"]
+        if status.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
+            raise refused(f"The disruption budget {pdb_name} is still being processed by the "
+                          "server.")
+        if status.get("disruptionsAllowed", 0) <= 0:
+            raise refused(f"The disruption budget {pdb_name} needs "
+                          f"{status.get('desiredHealthy', 0)} healthy pods and has "
+                          f"{status.get('currentHealthy', 0)} currently")
+        if opts.dry_run:
+            return
+        now = self._now()
+
+        def take(p: Obj) -> Obj:
+            st = p.setdefault("status", {})
+            st["disruptionsAllowed"] = st.get("disruptionsAllowed", 0) - 1
+            st.setdefault("disruptedPods", {})[name] = now
+            if st["disruptionsAllowed"] == 0:
+                for cond in st.get("conditions") or ():
+                    if cond.get("type") == "DisruptionAllowed" and cond.get("status") != "False":
+                        cond.update(status="False", reason="InsufficientPods", message="",
+                                    lastTransitionTime=now)
+            return p
+
+        self.store.update(pdbs, pdb["metadata"].get("namespace"), pdb_name, take)
 
     def log(self, namespace: str | None, name: str, params: Mapping[str, str]) -> str:
         """``pods/log``: the kubelet's log of one container."""

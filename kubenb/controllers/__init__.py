@@ -18,6 +18,7 @@ def default_controllers() -> list[Controller]:
     from kubenb.controllers.cronjob import CronJobController
     from kubenb.controllers.daemonset import DaemonSetController
     from kubenb.controllers.deployment import DeploymentController
+    from kubenb.controllers.disruption import DisruptionController
     from kubenb.controllers.endpoints import EndpointsController
     from kubenb.controllers.endpointslice import EndpointSliceController
     from kubenb.controllers.gc import GarbageCollector
@@ -48,4 +49,5 @@ def default_controllers() -> list[Controller]:
         PodGCController(),
         PersistentVolumeController(),
         HorizontalPodAutoscalerController(),
+        DisruptionController(),
     ]

@@ -220,3 +220,38 @@ def test_namespace_cascade(served: Kubectl) -> None:
     assert kubectl.run("get", "namespace", "gone", check=False).returncode != 0
     left = json.loads(kubectl.run("get", "pods", "-A", "-o", "json").stdout)["items"]
     assert not [p for p in left if p["metadata"]["namespace"] == "gone"]
+
+
+def test_drain_waits_for_the_disruption_budget(served: Kubectl, tmp_path: Path) -> None:
+    kubectl = served
+    kubectl("create", "namespace", "budget")
+    kubectl("create", "deployment", "web", "-n", "budget", "--image=nginx", "--replicas=3")
+    kubectl.run("rollout", "status", "-n", "budget", "deployment/web", "--timeout=60s",
+                timeout=90)
+    (tmp_path / "pdb.yaml").write_text("""
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: budget}
+spec:
+  minAvailable: 3
+  selector: {matchLabels: {app: web}}
+""")
+    kubectl("apply", "-f", str(tmp_path / "pdb.yaml"))
+    eventually(lambda: kubectl.json("get", "pdb", "web", "-n", "budget").get("status", {}).get(
+        "currentHealthy") == 3, what="the budget's status")
+    assert kubectl("get", "pdb", "web", "-n", "budget", "--no-headers").split()[1:4] == [
+        "3", "N/A", "0"]  # MIN AVAILABLE, MAX UNAVAILABLE, ALLOWED DISRUPTIONS
+    node = pods(kubectl, "budget", "app=web")[0]["spec"]["nodeName"]
+    refused = kubectl.run("drain", node, "--ignore-daemonsets", "--delete-emptydir-data",
+                          "--pod-selector=app=web", "--timeout=6s", check=False, timeout=60)
+    assert refused.returncode != 0
+    assert "violate the pod's disruption budget" in refused.stdout + refused.stderr
+    kubectl("patch", "pdb", "web", "-n", "budget", "--type=merge",
+            "-p", '{"spec": {"minAvailable": 2}}')
+    kubectl.run("drain", node, "--ignore-daemonsets", "--delete-emptydir-data",
+                "--pod-selector=app=web", "--timeout=60s", timeout=90)
+    eventually(lambda: len([p for p in pods(kubectl, "budget", "app=web")
+                            if p["spec"].get("nodeName") != node
+                            and p["status"].get("phase") == "Running"]) == 3,
+               what="three web pods running off the drained node")
+    kubectl("uncordon", node)

@@ -239,25 +239,46 @@ def test_binding_eviction_and_disruption_budgets(api: client.ApiClient, ns: str)
             target=client.V1ObjectReference(kind="Node", name="node-2")),
             _preload_content=False)
     assert twice.value.status == 409
+    # no kubelet runs here: "b" is made Running and Ready as its kubelet would report it
+    core.patch_namespaced_pod_status("b", ns, {"status": {"phase": "Running", "conditions": [
+        {"type": "Ready", "status": "True"}]}})
     policy.create_namespaced_pod_disruption_budget(ns, client.V1PodDisruptionBudget(
         metadata=client.V1ObjectMeta(name="keep-one"),
         spec=client.V1PodDisruptionBudgetSpec(
             min_available=2, selector=client.V1LabelSelector(match_labels={"app": "guarded"}))))
     eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="b", namespace=ns))
-    with pytest.raises(ApiException) as blocked:
-        core.create_namespaced_pod_eviction("b", ns, eviction)
-    assert blocked.value.status == 429
-    assert "disruption budget" in blocked.value.body
+
+    def refused() -> str:
+        with pytest.raises(ApiException) as blocked:
+            core.create_namespaced_pod_eviction("b", ns, eviction)
+        assert blocked.value.status == 429
+        status = json.loads(blocked.value.body)
+        assert status["reason"] == "TooManyRequests"
+        (cause,) = status["details"]["causes"]
+        assert cause["reason"] == "DisruptionBudget"
+        return str(cause["message"])
+
+    # no disruption controller either: the budget's status is not computed yet
+    assert refused() == "The disruption budget keep-one is still being processed by the server."
+    policy.patch_namespaced_pod_disruption_budget_status("keep-one", ns, {"status": {
+        "disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 2,
+        "expectedPods": 2, "observedGeneration": 1}})
+    assert refused() == "The disruption budget keep-one needs 2 healthy pods and has 1 currently"
     core.read_namespaced_pod("b", ns)  # still there
     policy.patch_namespaced_pod_disruption_budget_status("keep-one", ns, {"status": {
-        "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1,
-        "expectedPods": 2, "observedGeneration": 1}})
+        "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1}})
     core.create_namespaced_pod_eviction("b", ns, eviction)
     with pytest.raises(ApiException) as gone:
         core.read_namespaced_pod("b", ns)
     assert gone.value.status == 404
     budget = policy.read_namespaced_pod_disruption_budget("keep-one", ns)
     assert budget.status.disruptions_allowed == 0
+    assert list(budget.status.disrupted_pods) == ["b"]  # not healthy while it goes
+    # a pod that is not running yet may always go: "a" is bound but still Pending
+    core.create_namespaced_pod_eviction("a", ns, client.V1Eviction(
+        metadata=client.V1ObjectMeta(name="a", namespace=ns)))
+    # bound, so its deletion is graceful: it waits for a kubelet this cluster does not run
+    assert core.read_namespaced_pod("a", ns).metadata.deletion_timestamp is not None
 
 
 def test_pod_log_of_a_pod_that_has_not_started(api: client.ApiClient, ns: str) -> None:
