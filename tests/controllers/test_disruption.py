@@ -87,25 +87,38 @@ def test_scaling_the_deployment_moves_the_expected_count(c: Cluster) -> None:
     assert counts(c) == (4, 2, 4, 2)
 
 
+def _statuses(c: Cluster) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Every (disruptionsAllowed, currentHealthy, disruptedPods) the budget "web" is written
+    with from now on (the engine runs beside the test: what it writes between two reads is only
+    seen this way)."""
+    seen: list[tuple[int, int, tuple[str, ...]]] = []
+
+    def record(_etype: str, raw: bytes) -> None:
+        st = orjson.loads(raw).get("status") or {}
+        seen.append((st.get("disruptionsAllowed", -1), st.get("currentHealthy", -1),
+                     tuple(st.get("disruptedPods") or ())))
+
+    c.client.watch(kinds.PDBS, record, namespace=NS)
+    return seen
+
+
 def test_evictions_spend_the_budget_until_replacements_are_ready(c: Cluster) -> None:
     c.client.create(kinds.DEPLOYMENTS, deployment())
     c.client.create(kinds.PDBS, budget(minAvailable=2))
     assert c.settle(30)
     first, second, _ = sorted(p["metadata"]["name"] for p in pods(c))
+    seen = _statuses(c)
     c.client.evict(NS, first)
-    st = status(c)
-    assert st["disruptionsAllowed"] == 0 and list(st["disruptedPods"]) == [first]
-    with pytest.raises(errors.TooManyRequests) as refused:
-        c.client.evict(NS, second)
-    assert refused.value.status["details"]["causes"][0]["message"] == (
-        "The disruption budget web needs 2 healthy pods and has 3 currently")
-    # the evicted pod goes, its ReplicaSet replaces it, and the budget allows one again
+    # the eviction spent the one disruption allowed and recorded the pod; the pod goes, its
+    # ReplicaSet replaces it, and once the new pod is Ready the budget allows one again
     assert c.settle(60)
+    assert any(allowed == 0 and disrupted == (first,) for allowed, _, disrupted in seen)
     assert counts(c) == (3, 2, 3, 1)
     assert "disruptedPods" not in status(c)
     c.client.evict(NS, second)
     assert c.settle(60)
     assert len([p for p in pods(c) if not p["metadata"].get("deletionTimestamp")]) == 3
+    assert counts(c) == (3, 2, 3, 1)
 
 
 def test_a_pod_that_was_not_deleted_counts_again_after_the_timeout(c: Cluster) -> None:
@@ -115,15 +128,13 @@ def test_a_pod_that_was_not_deleted_counts_again_after_the_timeout(c: Cluster) -
     name = pods(c)[0]["metadata"]["name"]
     # an eviction recorded, but the pod never deleted (as if its delete had failed)
     recorded = c.clock.now()
-    seen: list[tuple[int, ...]] = []
-    c.client.watch(kinds.PDBS, lambda _etype, raw: seen.append(
-        tuple((orjson.loads(raw).get("status") or {}).get(k, -1) for k in (
-            "currentHealthy", "disruptionsAllowed"))), namespace=NS)
+    seen = _statuses(c)
     c.client.patch(kinds.PDBS, "web", {"status": {"disruptionsAllowed": 0, "disruptedPods": {
         name: now_string(recorded)}}}, NS, subresource="status")
     assert c.settle(30)  # the controller looks again when the pod should have gone
     assert c.clock.now() >= int(recorded) + DELETION_TIMEOUT  # (stamped in whole seconds)
-    assert (2, 0) in seen  # while it was expected to go, it did not count as healthy
+    # while it was expected to go, it did not count as healthy
+    assert (0, 2, (name,)) in seen
     assert counts(c) == (3, 2, 3, 1)
     assert "disruptedPods" not in status(c)
     assert any(e["reason"] == "NotDeleted" and e["involvedObject"]["name"] == name
