@@ -17,7 +17,8 @@ the pods bound to its node, as the real one does:
   reset after 10 minutes of running), ``ErrImagePull``/``ImagePullBackOff`` for images the
   simulated registry does not have;
 - **graceful termination**: a pod deleted with a grace period has its containers stopped
-  (``Killing``), gets its terminal phase, then is deleted for good.
+  (``Killing``; each one's ``preStop`` hook first, within the grace period), gets its terminal
+  phase, then is deleted for good.
 
 Status is written the way the kubelet's status manager does it: only when it changed, merged
 from the kubelet's own state and the pod's conditions owned by others, so a pod costs about two
@@ -56,7 +57,11 @@ from kubenb.sim import containers as progs
 from kubenb.sim.images import ImageRef, ImageRegistry, parse_reference
 from kubenb.sim.node import node_address, node_conditions, node_object, node_status
 
-__all__ = ["Kubelets", "NodeState", "Timings"]
+__all__ = ["MIN_GRACE_AFTER_HOOK", "Kubelets", "NodeState", "Timings"]
+
+#: what a container is given after its preStop hook, however little grace was left
+#: (the kubelet's ``minimumGracePeriodInSeconds``)
+MIN_GRACE_AFTER_HOOK = 2.0
 
 Obj = dict[str, Any]
 Key = tuple[str, str]
@@ -273,6 +278,27 @@ def _seconds(pod: Obj, key: str, container: str = "") -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 and math.isfinite(seconds) else None
+
+
+def _hook_outcome(hook: Obj) -> tuple[float, bool]:
+    """(seconds, succeeded) of a lifecycle hook's handler: ``exec`` runs its command in the
+    simulated shell (``sleep 5`` takes five seconds, ``false`` fails; a command the shell does
+    not know, such as ``nginx -s quit``, is taken to succeed at once), ``sleep`` waits its
+    seconds, ``httpGet`` answers at once."""
+    if "exec" in hook:
+        argv = tuple(str(a) for a in ((hook.get("exec") or {}).get("command") or ()))
+        if not argv:
+            return 0.0, False
+        program = progs.program_for(argv, None)
+        if not isinstance(program, progs.Script):
+            return 0.0, True
+        end = progs.outcome(program, progs.Context())
+        if end.exit_after is None:  # never ends: it runs until the grace period is over
+            return math.inf, True
+        return end.exit_after, end.code == 0
+    if "sleep" in hook:
+        return max(0.0, float((hook.get("sleep") or {}).get("seconds") or 0)), True
+    return 0.0, True
 
 
 def _flag(pod: Obj, key: str, container: str = "") -> bool:
@@ -1186,14 +1212,40 @@ class Kubelets(Controller):
 
     def _kill(self, run: Run, c: Ctr, pod: Obj | None, code: int, *, reason: str = "",
               note: str = "") -> None:
-        """Stop a running container (liveness failure, spec change): SIGTERM, then the
-        grace period at most."""
+        """Stop a running container (liveness failure, spec change): its preStop hook, then
+        SIGTERM, within the grace period."""
         if c.timer is not None:
             c.timer.cancel()
         stop = self._stop_seconds(pod, c) if pod is not None else self.timings.stop
+        if pod is not None:
+            stop, killed = self._pre_stop(run, c, pod, stop)
+            if killed:
+                code = 137
         c.step = STOPPING
         c.timer = self._at(run, stop, self._exited, run, c, code, reason, note,
                            background=c.bg)
+
+    def _pre_stop(self, run: Run, c: Ctr, pod: Obj, stop: float) -> tuple[float, bool]:
+        """Run the container's preStop hook before the SIGTERM, as the kubelet's
+        ``executePreStopHook`` does: the hook takes its time out of the grace period, the
+        SIGTERM then gets what is left (at least ``MIN_GRACE_AFTER_HOOK`` seconds), and a hook
+        that fails is reported (``FailedPreStopHook``) and the stop goes on. Returns how long the
+        whole stop takes and whether the grace ran out (the container is then SIGKILLed: 137)."""
+        hook = ((self._spec(pod, c).get("lifecycle") or {}).get("preStop"))
+        if not hook:
+            return stop, False
+        seconds, ok = _hook_outcome(hook)
+        grace = pod["metadata"].get("deletionGracePeriodSeconds")
+        if grace is None:
+            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+        grace = max(0.0, float(grace or 0))
+        if not ok:
+            self._event(run, c, "Warning", "FailedPreStopHook", "PreStopHook failed")
+        if seconds >= grace:  # the hook is abandoned when the grace period is over
+            left = MIN_GRACE_AFTER_HOOK
+            return grace + min(left, stop), stop > left
+        left = max(grace - seconds, MIN_GRACE_AFTER_HOOK)
+        return seconds + min(left, stop), stop > left
 
     def _stop_seconds(self, pod: Obj, c: Ctr) -> float:
         grace = pod["metadata"].get("deletionGracePeriodSeconds")
@@ -1315,8 +1367,8 @@ class Kubelets(Controller):
             c.cancel()
             if c.state == RUNNING:
                 self._event(run, c, "Normal", "Killing", f"Stopping container {c.name}")
-                stop = self._stop_seconds(pod, c)
-                code = 137 if _flag(pod, "ignore-sigterm", c.name) else (
+                stop, killed = self._pre_stop(run, c, pod, self._stop_seconds(pod, c))
+                code = 137 if killed or _flag(pod, "ignore-sigterm", c.name) else (
                     0 if c.outcome is progs.RUNS_FOREVER else 143)
                 c.step = STOPPING
                 c.timer = self._at(run, stop, self._stopped, run, c, code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+from typing import Any
 
 import pytest
 
@@ -343,6 +344,48 @@ def test_termination_honours_the_grace_period_when_sigterm_is_ignored(
     last = [obj for _t, etype, obj in stubborn.entries if etype != "DELETED"][-1]
     assert last["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
     assert last["status"]["phase"] == "Failed"
+
+
+@pytest.mark.parametrize(("hook", "grace", "deleted_at", "code", "failed_event"), [
+    # the hook's time comes first, then nginx stops within a second of its SIGTERM
+    ({"exec": {"command": ["sh", "-c", "sleep 5"]}}, 30, 6.0, 0, False),
+    ({"sleep": {"seconds": 8}}, 30, 9.0, 0, False),
+    ({"httpGet": {"path": "/shutdown", "port": 80}}, 30, 1.0, 0, False),
+    ({"exec": {"command": ["nginx", "-s", "quit"]}}, 30, 1.0, 0, False),  # not simulated: done
+    # a failing hook is reported and the stop goes on
+    ({"exec": {"command": ["sh", "-c", "echo bye; exit 3"]}}, 30, 1.0, 0, True),
+    # a hook longer than the grace period is cut off; the SIGTERM still gets 2 seconds
+    ({"exec": {"command": ["sleep", "60"]}}, 10, 11.0, 0, False),
+    ({"exec": {"command": ["sh", "-c", "while true; do sleep 1; done"]}}, 10, 11.0, 0, False),
+])
+def test_pre_stop_hook_runs_before_the_sigterm_within_the_grace_period(
+        cluster: Cluster, hook: Any, grace: int, deleted_at: float, code: int,
+        failed_event: bool) -> None:
+    run_pod(cluster, make_pod("hooked", container={"lifecycle": {"preStop": hook}},
+                              terminationGracePeriodSeconds=grace))
+    assert cluster.settle(10)
+    timeline = Timeline(cluster, "hooked")
+    cluster.client.delete(kinds.PODS, "hooked", "default")
+    assert cluster.settle(120)
+    assert timeline.deleted_at() == pytest.approx(deleted_at, abs=0.05)
+    last = [obj for _t, etype, obj in timeline.entries if etype != "DELETED"][-1]
+    assert last["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == code
+    assert ("FailedPreStopHook" in reasons(cluster, "hooked")) == failed_event
+
+
+def test_pre_stop_hook_that_outlasts_a_stubborn_container_ends_in_sigkill(
+        cluster: Cluster) -> None:
+    run_pod(cluster, make_pod("stubborn", annotations={"kubenb.io/ignore-sigterm": "true"},
+                              container={"lifecycle": {"preStop": {"sleep": {"seconds": 3}}}},
+                              terminationGracePeriodSeconds=10))
+    assert cluster.settle(10)
+    timeline = Timeline(cluster, "stubborn")
+    cluster.client.delete(kinds.PODS, "stubborn", "default")
+    assert cluster.settle(60)
+    # 3 seconds of hook, then the 7 seconds left of the grace period, then SIGKILL
+    assert timeline.deleted_at() == pytest.approx(10, abs=0.05)
+    last = [obj for _t, etype, obj in timeline.entries if etype != "DELETED"][-1]
+    assert last["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
 
 
 def test_deleting_a_pending_pod_and_force_deleting(cluster: Cluster) -> None:
