@@ -59,6 +59,13 @@ from kubenb.sim.node import node_address, node_conditions, node_object, node_sta
 
 __all__ = ["MIN_GRACE_AFTER_HOOK", "Kubelets", "NodeState", "Timings"]
 
+#: where a container writes its termination message unless its spec says otherwise
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
+#: how much of the message file the kubelet reads
+TERMINATION_MESSAGE_MAX = 4096
+#: FallbackToLogsOnError: at most this many of the last log lines, and this many bytes
+FALLBACK_LOG_LINES = 80
+FALLBACK_LOG_BYTES = 2048
 #: what a container is given after its preStop hook, however little grace was left
 #: (the kubelet's ``minimumGracePeriodInSeconds``)
 MIN_GRACE_AFTER_HOOK = 2.0
@@ -151,7 +158,8 @@ class Ctr:
     __slots__ = ("backoff", "backoff_at", "bg", "exit_code", "faults", "finished_at",
                  "image", "index", "init", "last", "message", "name", "note", "outcome", "probes",
                  "pull_backoff", "pull_backoff_at", "ready", "reason", "runs", "sidecar",
-                 "started", "started_at", "state", "step", "term_reason", "timer")
+                 "started", "started_at", "state", "step", "term_message", "term_reason",
+                 "timer")
 
     def __init__(self, name: str, index: int, init: bool, sidecar: bool) -> None:
         self.name = name
@@ -169,9 +177,12 @@ class Ctr:
         self.finished_at = 0.0
         self.exit_code = 0
         self.term_reason = ""
+        #: the terminated run's message (its termination-log file, or its last log lines),
+        #: worked out once it is first reported; None until then
+        self.term_message: str | None = None
         self.note = ""  # a last log line the simulation adds (why it crashed)
-        #: the previous run: (exit code, reason, started, finished, attempt, note)
-        self.last: tuple[int, str, float, float, int, str] | None = None
+        #: the previous run: (exit code, reason, started, finished, attempt, note, message)
+        self.last: tuple[int, str, float, float, int, str, str] | None = None
         self.ready = False
         self.started = False
         self.backoff = 0.0
@@ -917,14 +928,48 @@ class Kubelets(Controller):
     def _wait(self, run: Run, c: Ctr, reason: str, message: str, step: int) -> None:
         """The container waits (never started, or between runs) for ``reason``."""
         if c.state == TERMINATED and c.runs:
-            c.last = self._terminated_record(c)
+            c.last = self._terminated_record(run, c)
         c.state, c.reason, c.message, c.step = WAITING, reason, message, step
         c.ready = c.started = False
         self._changed(run)
 
-    @staticmethod
-    def _terminated_record(c: Ctr) -> tuple[int, str, float, float, int, str]:
-        return (c.exit_code, c.term_reason, c.started_at, c.finished_at, c.runs - 1, c.note)
+    def _terminated_record(self, run: Run, c: Ctr) -> tuple[int, str, float, float, int, str,
+                                                              str]:
+        pod = self._pod(run)
+        message = self._termination_message(run, c, pod) if pod is not None else ""
+        return (c.exit_code, c.term_reason, c.started_at, c.finished_at, c.runs - 1, c.note,
+                message)
+
+    def _termination_message(self, run: Run, c: Ctr, pod: Obj) -> str:
+        """What the kubelet reports as the terminated run's ``message``: the file at
+        ``terminationMessagePath`` as the program left it, else, under
+        ``FallbackToLogsOnError`` and a failure, the last 80 log lines (2 KiB at most)."""
+        if c.term_message is not None:
+            return c.term_message
+        spec = self._spec(pod, c)
+        message = ""
+        path = spec.get("terminationMessagePath") or TERMINATION_MESSAGE_PATH
+        if c.outcome is not None and c.outcome.files:
+            content = progs.files_at(c.outcome.files, c.finished_at - c.started_at).get(path)
+            if content:
+                message = (content + "\n").encode()[:TERMINATION_MESSAGE_MAX].decode(
+                    errors="ignore")
+        if not message and c.exit_code != 0 and spec.get(
+                "terminationMessagePolicy") == "FallbackToLogsOnError":
+            try:
+                env = self._env(pod, spec, run)
+            except _ConfigError:
+                env = []
+            program = self._program(pod, spec, env)
+            ctx = self._context(pod, spec, env, c.started_at)
+            lines = [text for _t, text in progs.log_lines(
+                program, ctx, c.finished_at - c.started_at, limit=FALLBACK_LOG_LINES)]
+            if c.note:
+                lines = [*lines[-(FALLBACK_LOG_LINES - 1):], c.note]
+            tail = "".join(line + "\n" for line in lines).encode()
+            message = tail[-FALLBACK_LOG_BYTES:].decode(errors="ignore")
+        c.term_message = message
+        return message
 
     def _create(self, run: Run, c: Ctr) -> None:
         pod = self._pod(run)
@@ -960,8 +1005,9 @@ class Kubelets(Controller):
         spec = self._spec(pod, c)
         now = self.clock.now()
         if c.state == TERMINATED and c.runs:  # restarted at once, without a back-off
-            c.last = self._terminated_record(c)
+            c.last = self._terminated_record(run, c)
         c.runs += 1
+        c.term_message = None
         if c.faults and "liveness" in c.faults:  # a hung process does not survive its restart
             c.faults.discard("liveness")
         c.state, c.step, c.reason, c.message, c.note = RUNNING, IDLE, "", "", ""
@@ -1564,7 +1610,8 @@ class Kubelets(Controller):
             state: Obj = {"running": {"startedAt": _stamp(c.started_at)}}
         elif c.state == TERMINATED:
             state = {"terminated": self._terminated(c.exit_code, c.term_reason, c.started_at,
-                                                    c.finished_at, _cid(run, c, c.runs - 1))}
+                                                    c.finished_at, _cid(run, c, c.runs - 1),
+                                                    self._termination_message(run, c, pod))}
         else:
             waiting: Obj = {"reason": c.reason}
             if c.message:
@@ -1572,9 +1619,9 @@ class Kubelets(Controller):
             state = {"waiting": waiting}
         last: Obj = {}
         if c.last is not None:
-            code, reason, started, finished, attempt, _note = c.last
+            code, reason, started, finished, attempt, _note, message = c.last
             last = {"terminated": self._terminated(code, reason, started, finished,
-                                                   _cid(run, c, attempt))}
+                                                   _cid(run, c, attempt), message)}
         ran = c.runs > 0 and ref is not None
         status: Obj = {"name": c.name, "state": state, "lastState": last, "ready": c.ready,
                        "restartCount": max(0, c.runs - 1),
@@ -1586,9 +1633,13 @@ class Kubelets(Controller):
         return status
 
     @staticmethod
-    def _terminated(code: int, reason: str, started: float, finished: float, cid: str) -> Obj:
-        out: Obj = {"exitCode": code, "reason": reason, "startedAt": _stamp(started),
-                    "finishedAt": _stamp(finished)}
+    def _terminated(code: int, reason: str, started: float, finished: float, cid: str,
+                    message: str = "") -> Obj:
+        out: Obj = {"exitCode": code, "reason": reason}
+        if message:
+            out["message"] = message
+        out["startedAt"] = _stamp(started)
+        out["finishedAt"] = _stamp(finished)
         if cid:
             out["containerID"] = "containerd://" + cid
         return out
@@ -1737,13 +1788,13 @@ class Kubelets(Controller):
             if c.last is None:
                 raise errors.BadRequest(
                     f'previous terminated container "{container}" in pod "{name}" not found')
-            _code, _reason, started, finished, _cid, note = c.last
+            _code, _reason, started, finished, _cid, note, _message = c.last
         elif c.state == RUNNING:
             started, finished, note = c.started_at, now, ""
         elif c.state == TERMINATED:
             started, finished, note = c.started_at, c.finished_at, c.note
         elif c.last is not None:
-            _code, _reason, started, finished, _cid, note = c.last
+            _code, _reason, started, finished, _cid, note, _message = c.last
         else:
             reason = {"ErrImagePull": "image can't be pulled",
                       "ImagePullBackOff": "trying and failing to pull image"}.get(c.reason,

@@ -529,3 +529,36 @@ def test_image_change_restarts_the_container(cluster: Cluster) -> None:
     assert cs["restartCount"] == 1
     assert ("Normal", "Killing", "Container app definition changed, will be restarted") in \
         pod_events(cluster, "web")
+
+
+def test_termination_message_from_the_file_the_container_wrote(cluster: Cluster) -> None:
+    # the "Determine the Reason for Pod Failure" task of the Kubernetes docs
+    run_pod(cluster, make_pod("termination-demo", image="debian", command=["/bin/sh"],
+                              args=["-c", "sleep 10 && echo Sleep expired > /dev/termination-log"],
+                              restart_policy="Never"))
+    run_pod(cluster, make_pod("elsewhere", image="busybox:1.36", command=["sh", "-c",
+                              "echo done > /tmp/why; exit 1"], restart_policy="Never",
+                              container={"terminationMessagePath": "/tmp/why"}))
+    run_pod(cluster, make_pod("fallback", image="busybox:1.36", command=["sh", "-c",
+                              "echo starting; echo cannot open config; exit 2"],
+                              restart_policy="Never",
+                              container={"terminationMessagePolicy": "FallbackToLogsOnError"}))
+    run_pod(cluster, make_pod("quiet", image="busybox:1.36", command=["sh", "-c",
+                              "echo nothing to see; exit 2"], restart_policy="Never"))
+    assert cluster.settle(30)
+    terminated = {name: container_status(cluster, name)["state"]["terminated"]
+                  for name in ("termination-demo", "elsewhere", "fallback", "quiet")}
+    assert terminated["termination-demo"]["message"] == "Sleep expired\n"
+    assert terminated["termination-demo"]["exitCode"] == 0
+    assert terminated["elsewhere"]["message"] == "done\n"
+    assert terminated["fallback"]["message"] == "starting\ncannot open config\n"
+    assert "message" not in terminated["quiet"]  # File policy and no file: no message
+
+
+def test_termination_message_of_the_previous_run(cluster: Cluster) -> None:
+    run_pod(cluster, make_pod("again", image="busybox:1.36", command=[
+        "sh", "-c", "sleep 5; echo attempt over > /dev/termination-log; exit 1"]))
+    assert cluster.settle(30)
+    status = container_status(cluster, "again")
+    assert status["restartCount"] >= 1
+    assert status["lastState"]["terminated"]["message"] == "attempt over\n"
