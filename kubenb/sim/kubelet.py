@@ -9,8 +9,9 @@ the pods bound to its node, as the real one does:
   ContainerCreating, host and pod IPs, conditions);
 - **containers**, init containers first and in order, then the others one after another: image
   pull (``Pulling``/``Pulled``, or "already present" for ``IfNotPresent``), create, start, each a
-  configurable stage on the cluster clock; then the program runs (:mod:`kubenb.sim.containers`:
-  ``sleep 10`` exits after ten seconds, nginx serves until stopped);
+  configurable stage on the cluster clock, and the ``postStart`` hook; then the program runs
+  (:mod:`kubenb.sim.containers`: ``sleep 10`` exits after ten seconds, nginx serves until
+  stopped); a terminated container reports its termination message;
 - **probes**: startup, readiness (passing after ``initialDelaySeconds`` unless told otherwise) and
   liveness (a failure restarts the container), with readiness gates;
 - **restarts** per ``restartPolicy`` with the CrashLoopBackOff back-off (10 s doubling to 5 min,
@@ -1010,15 +1011,45 @@ class Kubelets(Controller):
         c.term_message = None
         if c.faults and "liveness" in c.faults:  # a hung process does not survive its restart
             c.faults.discard("liveness")
-        c.state, c.step, c.reason, c.message, c.note = RUNNING, IDLE, "", "", ""
         c.started_at = now
-        c.ready = False
         self._event(run, c, "Normal", "Started", f"Started container {c.name}")
+        hook = (spec.get("lifecycle") or {}).get("postStart")
+        if hook:
+            # the kubelet waits for the hook before it reports the container or starts the
+            # next one (startContainer's step 4)
+            seconds, ok = _hook_outcome(hook)
+            if c.state == TERMINATED:
+                c.state, c.reason, c.message = WAITING, "ContainerCreating", ""
+            c.step = STARTING
+            c.timer = self._at(run, seconds, self._post_started, run, c, ok, background=c.bg)
+            return
+        self._running(run, c, pod, spec)
+
+    def _post_started(self, run: Run, c: Ctr, ok: bool) -> None:
+        """The postStart hook returned: the container runs, or, when the hook failed, it is
+        reported (``FailedPostStartHook``) and killed, and restarts as its policy says."""
+        c.timer = None
+        pod = self._pod(run)
+        if pod is None:
+            return
+        self._running(run, c, pod, self._spec(pod, c))
+        if not ok and c.state == RUNNING:
+            self._event(run, c, "Warning", "FailedPostStartHook", "PostStartHook failed")
+            self._event(run, c, "Normal", "Killing", "FailedPostStartHook")
+            self._kill(run, c, pod, 0 if c.outcome is progs.RUNS_FOREVER else 143,
+                       note="kubenb: the postStart hook failed; the kubelet killed the container")
+
+    def _running(self, run: Run, c: Ctr, pod: Obj, spec: Obj) -> None:
+        """The container's program runs (from ``c.started_at``): its end, its probes."""
+        c.state, c.step, c.reason, c.message, c.note = RUNNING, IDLE, "", "", ""
+        c.ready = False
         # what the program does, and when it ends
         exit_after, code, note = self._plan(run, pod, spec, c)
         if exit_after is not None:
-            c.timer = self._at(run, exit_after, self._exited, run, c, code, "", note,
-                               background=c.bg or self._far(pod, c, exit_after))
+            # the program has run since it started (a postStart hook took some of that time)
+            left = max(0.0, exit_after - (self.clock.now() - c.started_at))
+            c.timer = self._at(run, left, self._exited, run, c, code, "", note,
+                               background=c.bg or self._far(pod, c, left))
         if spec.get("startupProbe"):
             c.started = False
             self._start_probe(run, c, "startup", spec["startupProbe"])

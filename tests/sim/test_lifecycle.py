@@ -562,3 +562,30 @@ def test_termination_message_of_the_previous_run(cluster: Cluster) -> None:
     status = container_status(cluster, "again")
     assert status["restartCount"] >= 1
     assert status["lastState"]["terminated"]["message"] == "attempt over\n"
+
+
+def test_post_start_hook_holds_the_container_and_the_next_one(cluster: Cluster) -> None:
+    pod = make_pod("hooked", container={"lifecycle": {"postStart": {"exec": {
+        "command": ["sh", "-c", "sleep 4; echo ready > /tmp/ready"]}}}})
+    pod["spec"]["containers"].append({"name": "second", "image": "nginx:1.27"})
+    run_pod(cluster, pod)
+    assert cluster.settle(30)
+    started = event_times(cluster, "hooked", "Started")
+    assert len(started) == 2
+    # the second container starts only once the first one's hook returned
+    assert started[1] - started[0] == pytest.approx(4 + CREATE + START, abs=0.05)
+    assert get_pod(cluster, "hooked")["status"]["phase"] == "Running"
+    assert "FailedPostStartHook" not in reasons(cluster, "hooked")
+
+
+def test_failing_post_start_hook_kills_and_restarts_the_container(cluster: Cluster) -> None:
+    run_pod(cluster, make_pod("badhook", container={"lifecycle": {"postStart": {"exec": {
+        "command": ["sh", "-c", "exit 1"]}}}}))
+    cluster.advance(60)
+    events = reasons(cluster, "badhook")
+    assert "FailedPostStartHook" in events
+    assert ("Killing", "FailedPostStartHook") in [(r, m) for _t, r, m in pod_events(
+        cluster, "badhook")]
+    status = container_status(cluster, "badhook")
+    assert status["restartCount"] >= 1  # restarted per restartPolicy, with the back-off
+    assert not status["ready"]
