@@ -110,6 +110,7 @@ class Cluster:
         self.kubelets = Kubelets()
         self.manager.add(self.kubelets)
         self.endpoints.logs = self.kubelets.logs
+        self.endpoints.execs = self.kubelets.exec
         self.faults = Faults(self.kubelets, self.client)
 
     def start(self) -> Cluster:

@@ -25,6 +25,7 @@ _SUBRESOURCE_KIND: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "binding": ("", "", "Binding", ("create",)),
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "log": ("", "", "Pod", ("get",)),
+    "exec": ("", "", "PodExecOptions", ("create", "get")),
     "finalize": ("", "", "Namespace", ("update",)),
 }
 

@@ -80,6 +80,9 @@ class WriteOptions:
 LogSource = Callable[[Obj, str, Mapping[str, str]], str]
 """``(pod, container, params) -> text``: the kubelet's side of ``pods/log``."""
 
+ExecRunner = Callable[[Obj, str, list[str]], tuple[int, str]]
+"""``(pod, container, argv) -> (exit code, output)``: the kubelet's side of ``pods/exec``."""
+
 
 class Endpoints:
     """Every API verb over one :class:`Store`."""
@@ -92,6 +95,8 @@ class Endpoints:
         self.schemas = schemas
         self.validator = Validator(schemas)
         self.logs = logs
+        #: the kubelets' side of ``pods/exec`` (None: no kubelet runs the containers)
+        self.execs: ExecRunner | None = None
         self.metrics = MetricsAPI(store, registry)
         self.on_crds_changed = on_crds_changed
         self._alloc_lock = threading.Lock()
@@ -741,12 +746,13 @@ class Endpoints:
 
         self.store.update(pdbs, pdb["metadata"].get("namespace"), pdb_name, take)
 
-    def log(self, namespace: str | None, name: str, params: Mapping[str, str]) -> str:
-        """``pods/log``: the kubelet's log of one container."""
+    def _container_of(self, namespace: str | None, name: str, container: str
+                      ) -> tuple[Obj, str]:
+        """The pod and the container a ``log`` or ``exec`` request names (the only one when
+        it names none)."""
         pod = self.get(self._rt("", "v1", "pods"), namespace, name)
         containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or ()]
         init = [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or ()]
-        container = params.get("container") or ""
         if not container:
             if len(containers) != 1:
                 raise errors.BadRequest(
@@ -757,6 +763,22 @@ class Endpoints:
             container = str(containers[0])
         elif container not in containers and container not in init:
             raise errors.BadRequest(f"container {container} is not valid for pod {name}")
+        return pod, container
+
+    def exec(self, namespace: str | None, name: str, container: str,
+             argv: list[str]) -> tuple[int, str]:
+        """``pods/exec``: run ``argv`` in a running container; (exit code, output)."""
+        if not argv:
+            raise errors.BadRequest("you must specify at least 1 command")
+        pod, container = self._container_of(namespace, name, container)
+        if self.execs is None:
+            raise errors.BadRequest(
+                f'unable to upgrade connection: container not found ("{container}")')
+        return self.execs(pod, container, argv)
+
+    def log(self, namespace: str | None, name: str, params: Mapping[str, str]) -> str:
+        """``pods/log``: the kubelet's log of one container."""
+        pod, container = self._container_of(namespace, name, params.get("container") or "")
         if self.logs is not None:
             return self.logs(pod, container, params)
         statuses = (pod.get("status") or {}).get("containerStatuses") or ()

@@ -57,6 +57,8 @@ _NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 #: resource paths remembered by _dispatch (cleared when full: names make the set unbounded)
 _ROUTE_CACHE_SIZE = 4096
 _JSON_HEADERS: Mapping[str, str] = {"Content-Type": _JSON}
+#: the remote-command subprotocols pods/exec speaks, preferred first
+_EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 
 
 def _json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
@@ -225,6 +227,10 @@ class APIServerApp:
         q = request.query if request.query_string else _NO_QUERY
         rt = req.rt
         ep = self.endpoints
+        if req.subresource == "exec" and req.name is not None and rt.storage == ("", "pods"):
+            if method not in ("GET", "POST"):
+                raise _not_allowed()
+            return await self._exec(request, req, q)
         if method == "GET":
             if req.watch_prefix or _flag(q.get("watch")):
                 if req.name:
@@ -316,6 +322,36 @@ class APIServerApp:
             out = ep.delete(rt, req.namespace, req.name, options, dry_run=dry_run)
             return self._object_response(request, rt, out, 200)
         raise _not_allowed()
+
+    async def _exec(self, request: web.BaseRequest, req: _Request,
+                    q: Mapping[str, str]) -> web.StreamResponse:
+        """``pods/exec`` over a WebSocket, as kubectl 1.37 asks for it: the remote-command
+        protocol ``v5.channel.k8s.io`` (or v4), one binary message per stream write, its first
+        byte the stream (1 stdout, 3 the final Status). The command runs to its end before the
+        upgrade (so a refusal is an ordinary error response), then its output and its exit
+        Status go out and the connection closes. Nothing is read from stdin: an interactive
+        shell ends at once."""
+        argv = list(q.getall("command", [])) if isinstance(q, MultiDictProxy) else []
+        assert req.name is not None
+        code, output = self.endpoints.exec(req.namespace, req.name, q.get("container", ""),
+                                           argv)
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            raise errors.BadRequest("Upgrade request required")
+        ws = web.WebSocketResponse(protocols=_EXEC_PROTOCOLS, autoping=True)
+        await ws.prepare(request)
+        if output and _flag(q.get("stdout", "true")):
+            await ws.send_bytes(b"\x01" + output.encode())
+        if code == 0:
+            status: dict[str, Any] = {"metadata": {}, "status": "Success"}
+        else:
+            status = {"metadata": {}, "status": "Failure",
+                      "message": f"command terminated with non-zero exit code: error executing "
+                                 f"command {argv}, exit code {code}",
+                      "reason": "NonZeroExitCode",
+                      "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+        await ws.send_bytes(b"\x03" + orjson.dumps(status))
+        await ws.close()
+        return ws
 
     # ------------------------------------------------------------------ bodies
 
