@@ -957,10 +957,7 @@ class Kubelets(Controller):
                     errors="ignore")
         if not message and c.exit_code != 0 and spec.get(
                 "terminationMessagePolicy") == "FallbackToLogsOnError":
-            try:
-                env = self._env(pod, spec, run)
-            except _ConfigError:
-                env = []
+            env = self._env_or_none(pod, spec, run)
             program = self._program(pod, spec, env)
             ctx = self._context(pod, spec, env, c.started_at)
             lines = [text for _t, text in progs.log_lines(
@@ -1164,10 +1161,7 @@ class Kubelets(Controller):
             argv = probe["exec"].get("command") or []
             if argv and c.outcome is not None:
                 spec = self._spec(pod, c)
-                try:
-                    env = self._env(pod, spec, run)
-                except _ConfigError:
-                    env = []
+                env = self._env_or_none(pod, spec, run)
                 ctx = self._context(pod, spec, env, c.started_at)
                 code, output = progs.run_probe([str(a) for a in argv], ctx,
                                                progs.files_at(c.outcome.files, age))
@@ -1677,6 +1671,14 @@ class Kubelets(Controller):
 
     # ------------------------------------------------------------------ environment
 
+    def _env_or_none(self, pod: Obj, spec: Obj, run: Run) -> list[tuple[str, str]]:
+        """The container's environment, or none when a reference in it cannot be resolved
+        (what reads a program after the fact: logs, exec, probes, termination messages)."""
+        try:
+            return self._env(pod, spec, run)
+        except _ConfigError:
+            return []
+
     def _env(self, pod: Obj, spec: Obj, run: Run) -> list[tuple[str, str]]:
         """The container's environment, as the kubelet builds it (``envFrom`` then ``env``,
         with ``$(VAR)`` references to earlier variables)."""
@@ -1812,10 +1814,7 @@ class Kubelets(Controller):
             raise errors.BadRequest(
                 f'unable to upgrade connection: container not found ("{container}")')
         spec = self._spec(pod, c)
-        try:
-            env = self._env(pod, spec, run)
-        except _ConfigError:
-            env = []
+        env = self._env_or_none(pod, spec, run)
         ctx = self._context(pod, spec, env, c.started_at)
         files = progs.files_at(c.outcome.files, self.clock.now() - c.started_at) \
             if c.outcome is not None else {}
@@ -1863,10 +1862,7 @@ class Kubelets(Controller):
             raise errors.BadRequest(
                 f'container "{container}" in pod "{name}" is waiting to start: {reason}')
         spec = self._spec(pod, c)
-        try:
-            env = self._env(pod, spec, run)
-        except _ConfigError:
-            env = []
+        env = self._env_or_none(pod, spec, run)
         program = self._program(pod, spec, env)
         ctx = self._context(pod, spec, env, started)
         lines = [(started + t, text) for t, text in progs.log_lines(program, ctx,
