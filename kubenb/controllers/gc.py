@@ -9,7 +9,8 @@ owner, as the apiserver records them:
 
 - **Background** (no finalizer): the owner goes at once; when its delete event arrives each
   dependent is looked at, and deleted if none of its owners exists any more (an owner counts as
-  gone when a GET finds nothing, or an object of another uid).
+  gone when a GET of what the reference names finds nothing, or an object of another uid; a
+  reference whose uid is an object it names otherwise is checked that way too).
 - **Foreground** (``foregroundDeletion`` finalizer with ``deletionTimestamp``): the dependents are
   deleted first (dependents that have dependents of their own in foreground too); the finalizer is
   removed once no dependent whose reference has ``blockOwnerDeletion`` is left.
@@ -143,7 +144,10 @@ class GarbageCollector(Controller):
         self.kinds: dict[tuple[str, str], ResourceType] = {
             (rt.group, rt.kind): rt for rt in BUILTIN if rt.alias_of is None}
         self.watched: set[StorageKey] = set()
-        self.absent: OrderedDict[tuple[str, str], None] = OrderedDict()
+        #: owners known to be gone: (uid, namespace) for an object seen deleted (no reference
+        #: to its uid can be satisfied again), or (uid, namespace, group, kind, name) for a
+        #: lookup by what a reference names that found nothing (absentOwnerCache's coordinates)
+        self.absent: OrderedDict[tuple[str, ...], None] = OrderedDict()
         #: objects waiting for a kind to be resolvable, by (group, kind)
         self.unresolved: dict[tuple[str, str], dict[str, None]] = {}
         #: uids of objects held by the orphan or foregroundDeletion finalizer
@@ -254,6 +258,10 @@ class GarbageCollector(Controller):
         elif not owner.virtual and owner.namespace and owner.namespace != node.namespace:
             # the uid is an object of another namespace: the reference cannot be satisfied
             self._enqueue(node.uid)
+        elif not owner.virtual and not _same_coordinates(owner, ref):
+            # the uid is an object the reference names otherwise (another name or kind): the
+            # dependent is looked at, and the reference checked by what it names
+            self._enqueue(node.uid)
         if owner.dependents is _NO_DEPENDENTS:
             owner.dependents = {}
         owner.dependents[node.uid] = None
@@ -288,11 +296,15 @@ class GarbageCollector(Controller):
         """A virtual owner turned out not to exist: its dependents are looked at."""
         if self.nodes.get(node.uid) is node:
             del self.nodes[node.uid]
-        self._absent_add((node.uid, ns))
+        self._absent_add(_coordinates(node.uid, ns, node.api_version, node.kind, node.name))
         for dep in node.dependents:
             self._enqueue(dep)
 
-    def _absent_add(self, key: tuple[str, str]) -> None:
+    def _is_absent(self, uid: str, ns: str, api_version: str, kind: str, name: str) -> bool:
+        return (uid, ns) in self.absent or \
+            _coordinates(uid, ns, api_version, kind, name) in self.absent
+
+    def _absent_add(self, key: tuple[str, ...]) -> None:
         self.absent[key] = None
         self.absent.move_to_end(key)
         if len(self.absent) > _ABSENT_CACHE:
@@ -393,7 +405,7 @@ class GarbageCollector(Controller):
             self._park(node.uid, node.api_version, node.kind)
             return None
         ns = node.namespace if rt.namespaced else ""
-        if (node.uid, ns) in self.absent:
+        if self._is_absent(node.uid, ns, node.api_version, node.kind, node.name):
             self._virtual_delete(node, ns)
             return None
         if rt.namespaced and not ns:
@@ -425,13 +437,13 @@ class GarbageCollector(Controller):
                                 f'namespace ""')
             return None
         ns = node.namespace if rt.namespaced else ""
-        key = (str(ref.get("uid")), ns)
-        if key in self.absent:
+        uid, name = str(ref.get("uid")), str(ref.get("name", ""))
+        if self._is_absent(uid, ns, api_version, kind, name):
             return "dangling"
-        owner = self._get(rt, str(ref.get("name", "")), ns)
+        owner = self._get(rt, name, ns)
         if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
-            self._absent_add(key)
-            known = self.nodes.get(key[0])
+            self._absent_add(_coordinates(uid, ns, api_version, kind, name))
+            known = self.nodes.get(uid)
             if known is not None and not known.virtual and known.namespace != ns:
                 self.events.warning(self._involved(node), "OwnerRefInvalidNamespace",
                                     f"ownerRef {known.reference()} does not exist in namespace "
@@ -549,3 +561,16 @@ class GarbageCollector(Controller):
                         else f"deleting {len(node.dependents)} dependents")
                 out.append(f"{node.describe()} ({what})")
         return out
+
+
+def _coordinates(uid: str, ns: str, api_version: str, kind: str, name: str
+                 ) -> tuple[str, str, str, str, str]:
+    """An owner as a reference names it (the group, not the version, as upstream compares)."""
+    return (uid, ns, api_version.rpartition("/")[0], kind, name)
+
+
+def _same_coordinates(owner: _Node, ref: Obj) -> bool:
+    """Whether ``ref`` names the observed ``owner`` (group, kind and name; not the version)."""
+    return (str(ref.get("apiVersion", "")).rpartition("/")[0] ==
+            owner.api_version.rpartition("/")[0]
+            and ref.get("kind") == owner.kind and ref.get("name") == owner.name)

@@ -329,3 +329,34 @@ def test_removing_the_reference_unblocks_a_foreground_owner(c: Cluster) -> None:
     settle(c)
     assert get(c, "owner") is None
     assert get(c, "blocker") is not None  # still held by its own finalizer
+
+
+def test_a_reference_that_names_its_owner_wrongly_is_dangling_alone(c: Cluster) -> None:
+    # as upstream's absentOwnerCache, what a lookup by name did not find is remembered by the
+    # reference's coordinates: a good reference to the same uid is not taken for gone
+    owner = cm(c, "owner")
+    settle(c)
+    wrong = {**ref(owner), "name": "no-such"}
+    cm(c, "misnamed", wrong)
+    cm(c, "right", ref(owner))
+    settle(c)
+    assert get(c, "misnamed") is None  # its only owner, as it names it, does not exist
+    assert get(c, "right") is not None
+    assert get(c, "owner") is not None
+    c.client.delete(kinds.CONFIGMAPS, "owner", NS)
+    settle(c)
+    assert get(c, "right") is None  # and the real owner still takes its dependent with it
+
+
+def test_other_versions_of_the_owners_kind_name_it_rightly(c: Cluster) -> None:
+    deployment = c.client.create(kinds.DEPLOYMENTS, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    settle(c)
+    other_version = {**ref(deployment), "apiVersion": "apps/v1beta2"}  # the group is what counts
+    cm(c, "config", other_version)
+    settle(c)
+    assert get(c, "config") is not None
