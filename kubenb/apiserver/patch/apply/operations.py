@@ -9,12 +9,13 @@ the main resource, spec on the status subresource) out of every set.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from kubenb.api.memo import exact_dump, json_key, remember
+from kubenb.api.memo import exact_dump, remember
 from kubenb.apiserver.patch.apply.compare import _changed_trie
 from kubenb.apiserver.patch.apply.errors import ApplyConflict, ApplyError, _Conflicts, _DecodeError
 from kubenb.apiserver.patch.apply.fieldset import _iterate, _trie, _trie_to_canonical_fields
@@ -284,16 +285,14 @@ def _record_create(
     return [entry]
 
 
-#: metadata fields no field set holds (managers._STRIP): their values never change a create's set
-_IDENTITY: frozenset[str] = frozenset(
-    path[1][2:] for path in _STRIP if len(path) == 2 and path[0] == "f:metadata")
-#: a create's FieldsV1 by what it was computed from: (root type, ignored paths, the body without
-#: its identity fields as JSON) -> (root, FieldsV1 as JSON or None when empty, canonical). The
-#: set is a function of the content alone, and controllers create object after object from one
-#: template (every replica of a ReplicaSet differs only in name and uid), so most creates are
-#: one dump and one lookup instead of a walk. The root is kept in the value so that its id, part
-#: of the key, cannot be reused by another type while the entry lives. The older half goes when
-#: the table is full.
+#: a create's FieldsV1 by what they are computed from: (root type, ignored paths, the body's
+#: shape as JSON) -> (root, FieldsV1 as JSON or None when empty, canonical). The set depends on
+#: the body's shape, not on its scalar values (see _shape), and controllers and recorders write
+#: object after object of one shape (every replica of a ReplicaSet, every Event a kubelet
+#: records), so most creates are a walk of the shape and one lookup instead of the field set's
+#: walk, strip and encoding. The root is kept in the value so that its id, part of the key,
+#: cannot be reused by another type while the entry lives. The older half goes when the table
+#: is full.
 _CREATE_FIELDS: dict[tuple[int, tuple[Path, ...], bytes],
                     tuple[_Type, bytes | None, bool]] = {}
 _CREATE_FIELDS_MAX = 4096
@@ -304,8 +303,8 @@ def _create_fields(
 ) -> tuple[dict[str, Any] | None, bool, bytes | None]:
     """The FieldsV1 a create of ``body`` records (None when empty), whether they are canonical,
     and, when they are, their exact-size encoding."""
-    content = _content(body)
-    key = (id(root), ignore, content) if content is not None else None
+    shape = _shape_key(body, zero)
+    key = (id(root), ignore, shape) if shape is not None else None
     hit = _CREATE_FIELDS.get(key) if key is not None else None
     if hit is not None and hit[0] is root:
         raw, canonical = hit[1], hit[2]
@@ -327,16 +326,65 @@ def _create_fields(
     return fields, canonical, raw if canonical else None
 
 
-def _content(body: dict[str, Any]) -> bytes | None:
-    """``body`` as a memo key without the identity fields of its metadata (see
-    kubenb.api.memo.json_key)."""
-    meta = body.get("metadata")
-    if type(meta) is dict:
-        # only scalar identity values are left out: a dict or list there would add paths below
-        # the stripped one, so it stays in the key
-        body = {**body, "metadata": {k: v for k, v in meta.items()
-                                     if k not in _IDENTITY or type(v) in (dict, list)}}
-    return json_key(body)
+class _Unkeyable(Exception):
+    """A value whose shape cannot be said exactly as JSON (NaN, infinities, odd types)."""
+
+
+_ABSENT: Any = object()
+#: what a scalar becomes in a shape: its JSON type (None stays None)
+_SCALAR_TAGS = {str: "s", int: "i", bool: "b", float: "f"}
+
+
+def _shape_key(body: dict[str, Any], zero: dict[str, Any]) -> bytes | None:
+    """The JSON of ``_shape(body, zero)``, or None when it cannot be said exactly."""
+    try:
+        return exact_dump(_shape(body, zero))
+    except (_Unkeyable, TypeError, orjson.JSONEncodeError):
+        return None
+
+
+def _shape(value: Any, zero: Any) -> Any:
+    """What a create's field set can depend on, and nothing more.
+
+    The set is ``_changed_trie(root, zero, body)``: every map key, every list (its items give
+    the list's keys, so lists stay as they are), and every scalar's kind. Scalar values count
+    only where they are compared with the zero value, so they are kept exactly where ``zero``
+    has a value and replaced by their JSON type everywhere else; a map beside a zero value that
+    is not a map differs from it whatever it holds. Two bodies of one shape (the same keys and
+    lists, other names, uids, messages and timestamps) get the same set.
+    """
+    if type(value) is dict:
+        # beside a zero value that is not a map (null, in practice) a map always differs from
+        # it, whatever it holds: only its own shape counts
+        zmap = zero if type(zero) is dict else None
+        return {k: _shape(v, zmap.get(k, _ABSENT) if zmap is not None else _ABSENT)
+                for k, v in value.items()}
+    if zero is not _ABSENT or type(value) is list:
+        return _exact(value)
+    if value is None:
+        return None
+    tag = _SCALAR_TAGS.get(type(value))
+    if tag is None:
+        raise _Unkeyable
+    return tag
+
+
+def _exact(value: Any) -> Any:
+    """``value`` itself, checked to have one exact JSON spelling (no NaN or infinity, which
+    JSON would write as null, and only JSON types)."""
+    tv = type(value)
+    if tv is dict:
+        for v in value.values():
+            _exact(v)
+    elif tv is list:
+        for v in value:
+            _exact(v)
+    elif tv is float:
+        if value != value or value in (math.inf, -math.inf):
+            raise _Unkeyable
+    elif value is not None and tv not in (str, int, bool):
+        raise _Unkeyable
+    return value
 
 
 _STRIP_TRIE: dict[str, Any] = _trie(_STRIP)
