@@ -292,6 +292,14 @@ def _seconds(pod: Obj, key: str, container: str = "") -> float | None:
     return seconds if seconds >= 0 and math.isfinite(seconds) else None
 
 
+def _grace_seconds(pod: Obj) -> float:
+    """The pod's grace period: the one its deletion set, else its spec's (30 s by default)."""
+    grace = pod["metadata"].get("deletionGracePeriodSeconds")
+    if grace is None:
+        grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+    return max(0.0, float(grace or 0))
+
+
 def _hook_outcome(hook: Obj) -> tuple[float, bool]:
     """(seconds, succeeded) of a lifecycle hook's handler: ``exec`` runs its command in the
     simulated shell (``sleep 5`` takes five seconds, ``false`` fails; a command the shell does
@@ -957,11 +965,8 @@ class Kubelets(Controller):
                     errors="ignore")
         if not message and c.exit_code != 0 and spec.get(
                 "terminationMessagePolicy") == "FallbackToLogsOnError":
-            env = self._env_or_none(pod, spec, run)
-            program = self._program(pod, spec, env)
-            ctx = self._context(pod, spec, env, c.started_at)
-            lines = [text for _t, text in progs.log_lines(
-                program, ctx, c.finished_at - c.started_at, limit=FALLBACK_LOG_LINES)]
+            lines = [text for _t, text in self._program_lines(
+                run, pod, spec, c.started_at, c.finished_at, limit=FALLBACK_LOG_LINES)]
             if c.note:
                 lines = [*lines[-(FALLBACK_LOG_LINES - 1):], c.note]
             tail = "".join(line + "\n" for line in lines).encode()
@@ -1306,10 +1311,7 @@ class Kubelets(Controller):
         if not hook:
             return stop, False
         seconds, ok = _hook_outcome(hook)
-        grace = pod["metadata"].get("deletionGracePeriodSeconds")
-        if grace is None:
-            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
-        grace = max(0.0, float(grace or 0))
+        grace = _grace_seconds(pod)
         if not ok:
             self._event(run, c, "Warning", "FailedPreStopHook", "PreStopHook failed")
         if seconds >= grace:  # the hook is abandoned when the grace period is over
@@ -1319,10 +1321,7 @@ class Kubelets(Controller):
         return seconds + min(left, stop), stop > left
 
     def _stop_seconds(self, pod: Obj, c: Ctr) -> float:
-        grace = pod["metadata"].get("deletionGracePeriodSeconds")
-        if grace is None:
-            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
-        grace = max(0.0, float(grace or 0))
+        grace = _grace_seconds(pod)
         if _flag(pod, "ignore-sigterm", c.name):
             return grace
         stop = _seconds(pod, "stop-seconds", c.name)
@@ -1671,6 +1670,15 @@ class Kubelets(Controller):
 
     # ------------------------------------------------------------------ environment
 
+    def _program_lines(self, run: Run, pod: Obj, spec: Obj, started: float, finished: float,
+                       limit: int = 100_000) -> list[tuple[float, str]]:
+        """The lines a run of the container that started at ``started`` wrote by ``finished``
+        (at most the last ``limit``), each with its offset from the start."""
+        env = self._env_or_none(pod, spec, run)
+        return progs.log_lines(self._program(pod, spec, env),
+                               self._context(pod, spec, env, started), finished - started,
+                               limit=limit)
+
     def _env_or_none(self, pod: Obj, spec: Obj, run: Run) -> list[tuple[str, str]]:
         """The container's environment, or none when a reference in it cannot be resolved
         (what reads a program after the fact: logs, exec, probes, termination messages)."""
@@ -1794,22 +1802,26 @@ class Kubelets(Controller):
 
     # ------------------------------------------------------------------ logs
 
+    def _container_run(self, pod: Obj, container: str) -> tuple[Run | None, Ctr | None]:
+        """This kubelet's run of ``pod`` (this very pod: same uid) and its ``container``."""
+        meta = pod["metadata"]
+        run = self.runs.get((meta.get("namespace", ""), meta["name"]))
+        if run is None or run.uid != meta.get("uid"):
+            return None, None
+        return run, next((x for x in run.ctrs if x.name == container), None)
+
     def exec(self, pod: Obj, container: str, argv: list[str]) -> tuple[int, str]:
         """``pods/exec`` in a simulated container: ``argv`` runs in the simulated shell against
         the files the container's program has written by now, with its environment (``env``,
         ``cat /tmp/healthy``, ``sh -c 'echo $HOSTNAME'``). A command the shell does not know
         succeeds with no output. Returns (exit code, output)."""
-        meta = pod["metadata"]
         node = (pod.get("spec") or {}).get("nodeName")
         state = self.nodes.get(node) if node else None
-        run = self.runs.get((meta.get("namespace", ""), meta["name"]))
         if state is not None and not state.reachable:
             raise errors.InternalError(
                 f'error dialing backend: dial tcp {state.host_ip}:10250: connect: no route to '
                 "host")
-        c = None
-        if run is not None and run.uid == meta.get("uid"):
-            c = next((x for x in run.ctrs if x.name == container), None)
+        run, c = self._container_run(pod, container)
         if state is None or c is None or run is None or c.state != RUNNING:
             raise errors.BadRequest(
                 f'unable to upgrade connection: container not found ("{container}")')
@@ -1826,7 +1838,6 @@ class Kubelets(Controller):
         meta = pod["metadata"]
         name = meta["name"]
         node = (pod.get("spec") or {}).get("nodeName")
-        run = self.runs.get((meta.get("namespace", ""), name))
         if not node or node not in self.nodes:
             return ""  # not on a simulated node: nothing to ask
         state = self.nodes[node]
@@ -1835,9 +1846,7 @@ class Kubelets(Controller):
                 f'Get "https://{state.host_ip}:10250/containerLogs/{meta.get("namespace")}/'
                 f'{name}/{container}": dial tcp {state.host_ip}:10250: connect: no route to '
                 "host")
-        c = None
-        if run is not None and run.uid == meta.get("uid"):
-            c = next((x for x in run.ctrs if x.name == container), None)
+        run, c = self._container_run(pod, container)
         if c is None or run is None:
             raise errors.BadRequest(
                 f'container "{container}" in pod "{name}" is waiting to start: '
@@ -1861,12 +1870,8 @@ class Kubelets(Controller):
                                                                                   c.reason)
             raise errors.BadRequest(
                 f'container "{container}" in pod "{name}" is waiting to start: {reason}')
-        spec = self._spec(pod, c)
-        env = self._env_or_none(pod, spec, run)
-        program = self._program(pod, spec, env)
-        ctx = self._context(pod, spec, env, started)
-        lines = [(started + t, text) for t, text in progs.log_lines(program, ctx,
-                                                                   finished - started)]
+        lines = [(started + t, text) for t, text in self._program_lines(
+            run, pod, self._spec(pod, c), started, finished)]
         if note:
             lines.append((finished, note))
         return _format_logs(lines, params, now)
