@@ -104,16 +104,21 @@ class MetricsAPI:
     def _stamp(self) -> str:
         return now_rfc3339(self.store.now())
 
-    def _pod_metrics(self, pod: Obj) -> Obj | None:
+    @staticmethod
+    def _measured(pod: Obj) -> list[str]:
+        """The containers of ``pod`` that have metrics: the running ones of a Running pod."""
         status = pod.get("status") or {}
         if status.get("phase") != "Running":
-            return None
+            return []
         running = {s.get("name") for s in status.get("containerStatuses") or ()
                    if "running" in (s.get("state") or {})}
         running |= {s.get("name") for s in status.get("initContainerStatuses") or ()
                     if "running" in (s.get("state") or {})}
-        names = [c.get("name") for c in containers(pod.get("spec") or {})
-                 if c.get("name") in running]
+        return [c.get("name") for c in containers(pod.get("spec") or {})
+                if c.get("name") in running]
+
+    def _pod_metrics(self, pod: Obj) -> Obj | None:
+        names = self._measured(pod)
         if not names:
             return None
         cpu, memory = container_usages(pod, "cpu"), container_usages(pod, "memory")
@@ -135,7 +140,7 @@ class MetricsAPI:
         usage: dict[str, tuple[int, int]] = {}
         for pod in self._objects(self._pods, None, LabelSelector(), fields):
             node = (pod.get("spec") or {}).get("nodeName")
-            if node and self._pod_metrics(pod) is not None:
+            if node and self._measured(pod):
                 cpu, memory = usage.get(node, (0, 0))
                 usage[node] = (cpu + pod_cpu_usage(pod), memory + pod_memory_usage(pod))
         return usage
