@@ -65,8 +65,12 @@ def pod_memory_usage(pod: Obj) -> int:
     annotated = _annotated(pod, MEMORY_USAGE, value)
     if annotated is not None:
         return annotated
-    return sum(math.floor(r * MEMORY_FRACTION) if r else MEMORY_FLOOR
-               for r in _requests(pod, "memory", value))
+    return sum(_idle_memory(r) for r in _requests(pod, "memory", value))
+
+
+def _idle_memory(request: int) -> int:
+    """What a container uses without an annotation: half its memory request, or the floor."""
+    return math.floor(request * MEMORY_FRACTION) if request else MEMORY_FLOOR
 
 
 def container_usage(pod: Obj, container: str, resource: str = "cpu") -> int | None:
@@ -86,9 +90,8 @@ def container_usages(pod: Obj, resource: str = "cpu") -> dict[str, int]:
     else:
         requests = _requests(pod, "memory", value)
         if _annotated(pod, MEMORY_USAGE, value) is None:
-            # the default model is per container: half its request, or the floor
-            return {name: math.floor(r * MEMORY_FRACTION) if r else MEMORY_FLOOR
-                    for name, r in zip(names, requests, strict=True)}
+            # the default model is per container
+            return {name: _idle_memory(r) for name, r in zip(names, requests, strict=True)}
         usage = pod_memory_usage(pod)
     total = sum(requests)
     weights = requests if total > 0 else [1] * len(names)
