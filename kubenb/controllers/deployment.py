@@ -41,6 +41,7 @@ from kubenb.controllers.podutil import (
     owner_reference,
     parse_time,
     selector,
+    spec_replicas,
 )
 from kubenb.runtime.clock import Timer
 from kubenb.runtime.controller import (
@@ -132,11 +133,6 @@ def resolve_fenceposts(surge: int | str | None, unavailable: int | str | None,
     return s, u
 
 
-def _replicas(obj: Obj) -> int:
-    value = (obj.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)
-
-
 def _is_rolling(d: Obj) -> bool:
     strategy = d["spec"].get("strategy") or {}
     return (strategy.get("type") or "RollingUpdate") == "RollingUpdate"
@@ -145,7 +141,7 @@ def _is_rolling(d: Obj) -> bool:
 def _fenceposts(d: Obj) -> tuple[int, int]:
     rolling = (d["spec"].get("strategy") or {}).get("rollingUpdate") or {}
     return resolve_fenceposts(rolling.get("maxSurge", "25%"),
-                              rolling.get("maxUnavailable", "25%"), _replicas(d))
+                              rolling.get("maxUnavailable", "25%"), spec_replicas(d))
 
 
 def max_surge(d: Obj) -> int:
@@ -153,7 +149,7 @@ def max_surge(d: Obj) -> int:
 
 
 def max_unavailable(d: Obj) -> int:
-    want = _replicas(d)
+    want = spec_replicas(d)
     if not _is_rolling(d) or want == 0:
         return 0
     return min(_fenceposts(d)[1], want)
@@ -227,13 +223,13 @@ def _created_key(obj: Obj) -> tuple[float, str]:
 def _by_size_newer(rs: Obj) -> tuple[int, float, str]:
     """Larger first; among equals, newer first (who gets scaled up first)."""
     t, name = _created_key(rs)
-    return (-_replicas(rs), -t, _neg(name))
+    return (-spec_replicas(rs), -t, _neg(name))
 
 
 def _by_size_older(rs: Obj) -> tuple[int, float, str]:
     """Larger first; among equals, older first (who gets scaled down first)."""
     t, name = _created_key(rs)
-    return (-_replicas(rs), t, name)
+    return (-spec_replicas(rs), t, name)
 
 
 def _neg(name: str) -> str:
@@ -242,7 +238,7 @@ def _neg(name: str) -> str:
 
 
 def _active(rss: Iterable[Obj | None]) -> list[Obj]:
-    return [rs for rs in rss if rs is not None and _replicas(rs) > 0]
+    return [rs for rs in rss if rs is not None and spec_replicas(rs) > 0]
 
 
 def _status_sum(rss: Iterable[Obj | None], field: str) -> int:
@@ -250,7 +246,7 @@ def _status_sum(rss: Iterable[Obj | None], field: str) -> int:
 
 
 def _spec_sum(rss: Iterable[Obj | None]) -> int:
-    return sum(_replicas(rs) for rs in rss if rs is not None)
+    return sum(spec_replicas(rs) for rs in rss if rs is not None)
 
 
 def _has_progress_deadline(d: Obj) -> bool:
@@ -293,7 +289,7 @@ def _remove_cond(status: Obj, ctype: str) -> None:
 
 def _complete(d: Obj, status: Obj) -> bool:
     """``DeploymentComplete``: every replica updated and available, the spec observed."""
-    want = _replicas(d)
+    want = spec_replicas(d)
     return (status.get("updatedReplicas", 0) == want and status.get("replicas", 0) == want
             and status.get("availableReplicas", 0) == want
             and status.get("observedGeneration", 0) >= d["metadata"].get("generation", 0))
@@ -373,7 +369,8 @@ def _set_new_rs_annotations(d: Obj, rs: Obj, new_revision: int, exists: bool) ->
                     start += 1
                 if total <= MAX_REV_HISTORY_CHARS:
                     annotations[REVISION_HISTORY] = ",".join([*parts[start:], old_text or ""])
-    if not exists and _set_replicas_annotations(rs, _replicas(d), _replicas(d) + max_surge(d)):
+    if not exists and _set_replicas_annotations(rs, spec_replicas(d),
+                                                spec_replicas(d) + max_surge(d)):
         changed = True
     return changed
 
@@ -389,12 +386,12 @@ def _find_new(d: Obj, rss: Sequence[Obj]) -> Obj | None:
 
 def _new_rs_replicas(d: Obj, all_rss: Sequence[Obj], new_rs: Obj) -> int:
     """``NewRSNewReplicas``: how big the new ReplicaSet may be now."""
-    want = _replicas(d)
+    want = spec_replicas(d)
     if not _is_rolling(d):
         return want
     total = _spec_sum(all_rss)
     ceiling = want + max_surge(d)
-    current = _replicas(new_rs)
+    current = spec_replicas(new_rs)
     if total >= ceiling:
         return current
     return current + min(ceiling - total, want - current)
@@ -402,10 +399,10 @@ def _new_rs_replicas(d: Obj, all_rss: Sequence[Obj], new_rs: Obj) -> int:
 
 def _proportion(rs: Obj, d: Obj, to_add: int, added: int) -> int:
     """``GetReplicaSetProportion``: this ReplicaSet's share of a resize during a rollout."""
-    size = _replicas(rs)
+    size = spec_replicas(rs)
     if size == 0 or to_add == 0 or to_add == added:
         return 0
-    want = _replicas(d)
+    want = spec_replicas(d)
     if want == 0:
         fraction = -size
     else:
@@ -432,8 +429,8 @@ def _is_saturated(d: Obj, rs: Obj | None) -> bool:
         desired = int((rs["metadata"].get("annotations") or {}).get(DESIRED_REPLICAS, ""))
     except ValueError:
         return False
-    want = _replicas(d)
-    return (_replicas(rs) == want and desired == want
+    want = spec_replicas(d)
+    return (spec_replicas(rs) == want and desired == want
             and int((rs.get("status") or {}).get("availableReplicas") or 0) == want)
 
 
@@ -535,7 +532,7 @@ class DeploymentController(Controller):
             if meta.get("deletionTimestamp") or d["spec"].get("paused"):
                 continue
             status = d.get("status") or {}
-            want = _replicas(d)
+            want = spec_replicas(d)
             if not (status.get("updatedReplicas", 0) == want == status.get("replicas", 0)
                     == status.get("availableReplicas", 0)
                     and status.get("observedGeneration", 0) >= meta.get("generation", 0)):
@@ -561,7 +558,7 @@ class DeploymentController(Controller):
         if d["spec"].get("paused"):
             return self._sync_scaling(d, rss)
         new_rs, old_rss = self._new_and_old(d, rss, create=False)
-        want = _replicas(d)
+        want = spec_replicas(d)
         for rs in _active([*old_rss, new_rs]):
             desired = (rs["metadata"].get("annotations") or {}).get(DESIRED_REPLICAS)
             if desired is not None and desired.isdigit() and int(desired) != want:
@@ -757,8 +754,8 @@ class DeploymentController(Controller):
 
     def _scale(self, rs: Obj, size: int, d: Obj, operation: str | None = None) -> bool:
         """Resize a ReplicaSet (and stamp the Deployment's size on it); True when resized."""
-        old = _replicas(rs)
-        want = _replicas(d)
+        old = spec_replicas(rs)
+        want = spec_replicas(d)
         ceiling = want + max_surge(d)
         if old == size and not _annotations_need_update(rs, want, ceiling):
             return False
@@ -790,13 +787,13 @@ class DeploymentController(Controller):
         return None
 
     def _proportional_scale(self, d: Obj, new_rs: Obj | None, old_rss: list[Obj]) -> None:
-        want = _replicas(d)
+        want = spec_replicas(d)
         olds = sorted(old_rss, key=_created_key, reverse=True)
         active = _active([*olds, new_rs])
         if len(active) <= 1:
             target = active[0] if active else (new_rs if new_rs is not None else
                                                (olds[0] if olds else None))
-            if target is not None and _replicas(target) != want:
+            if target is not None and spec_replicas(target) != want:
                 self._scale(target, want, d)
             return
         if _is_saturated(d, new_rs):
@@ -819,10 +816,10 @@ class DeploymentController(Controller):
         for rs in active:
             if to_add != 0:
                 share = _proportion(rs, d, to_add, added)
-                sizes.append(_replicas(rs) + share)
+                sizes.append(spec_replicas(rs) + share)
                 added += share
             else:
-                sizes.append(_replicas(rs))
+                sizes.append(spec_replicas(rs))
         for i, rs in enumerate(active):
             size = sizes[i]
             if i == 0 and to_add != 0:
@@ -845,8 +842,8 @@ class DeploymentController(Controller):
         return self._sync_rollout_status(d, all_rss, new_rs)
 
     def _reconcile_new(self, d: Obj, all_rss: list[Obj], new_rs: Obj) -> bool:
-        want = _replicas(d)
-        size = _replicas(new_rs)
+        want = spec_replicas(d)
+        size = spec_replicas(new_rs)
         if size == want:
             return False
         if size > want:
@@ -859,15 +856,15 @@ class DeploymentController(Controller):
         down still reports the pods it is about to delete, and counting those would let two
         reconciles in a row scale down twice for one set of new available pods."""
         return sum(min(int((rs.get("status") or {}).get("availableReplicas") or 0),
-                       _replicas(rs)) for rs in rss)
+                       spec_replicas(rs)) for rs in rss)
 
     def _reconcile_old(self, d: Obj, all_rss: list[Obj], old_rss: list[Obj],
                        new_rs: Obj) -> bool:
         if _spec_sum(old_rss) == 0:
             return False
-        min_available = _replicas(d) - max_unavailable(d)
-        new_unavailable = _replicas(new_rs) - min(
-            int((new_rs.get("status") or {}).get("availableReplicas") or 0), _replicas(new_rs))
+        min_available = spec_replicas(d) - max_unavailable(d)
+        new_unavailable = spec_replicas(new_rs) - min(
+            int((new_rs.get("status") or {}).get("availableReplicas") or 0), spec_replicas(new_rs))
         max_scaled_down = _spec_sum(all_rss) - min_available - new_unavailable
         if max_scaled_down <= 0:
             return False
@@ -882,7 +879,7 @@ class DeploymentController(Controller):
         for rs in sorted(old_rss, key=_created_key):
             if total >= limit:
                 break
-            size = _replicas(rs)
+            size = spec_replicas(rs)
             available = int((rs.get("status") or {}).get("availableReplicas") or 0)
             if size == 0 or size <= available:
                 continue
@@ -892,7 +889,7 @@ class DeploymentController(Controller):
         return total
 
     def _scale_down_old(self, d: Obj, all_rss: list[Obj], old_rss: list[Obj]) -> int:
-        min_available = _replicas(d) - max_unavailable(d)
+        min_available = spec_replicas(d) - max_unavailable(d)
         available = self._available(all_rss)
         if available <= min_available:
             return 0
@@ -901,7 +898,7 @@ class DeploymentController(Controller):
         for rs in sorted(old_rss, key=_created_key):
             if total >= budget:
                 break
-            size = _replicas(rs)
+            size = spec_replicas(rs)
             if size == 0:
                 continue
             down = min(size, budget - total)
@@ -924,7 +921,7 @@ class DeploymentController(Controller):
             if new_rs is None:
                 return Result(requeue=True)
             all_rss = [*old_rss, new_rs]
-        self._scale(new_rs, _replicas(d), d)
+        self._scale(new_rs, spec_replicas(d), d)
         if _complete(d, d.get("status") or {}):
             self._cleanup(d, old_rss)
         return self._sync_rollout_status(d, all_rss, new_rs)
@@ -954,7 +951,7 @@ class DeploymentController(Controller):
         alive.sort(key=lambda rs: (_revision(rs), *_created_key(rs)))
         for rs in alive[:excess]:
             status = rs.get("status") or {}
-            if status.get("replicas", 0) != 0 or _replicas(rs) != 0 or \
+            if status.get("replicas", 0) != 0 or spec_replicas(rs) != 0 or \
                     rs["metadata"].get("generation", 0) > status.get("observedGeneration", 0):
                 continue
             with contextlib.suppress(errors.NotFound):
@@ -1007,7 +1004,7 @@ class DeploymentController(Controller):
         if old.get("collisionCount") is not None:
             status["collisionCount"] = old["collisionCount"]
         now = now_string(self._now)
-        if available >= _replicas(d) - max_unavailable(d):
+        if available >= spec_replicas(d) - max_unavailable(d):
             _set_cond(status, _new_cond(AVAILABLE, "True", MIN_AVAILABLE_REASON,
                                         "Deployment has minimum availability.", now))
         else:

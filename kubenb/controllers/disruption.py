@@ -41,6 +41,7 @@ from kubenb.controllers.podutil import (
     now_string,
     parse_time,
     selector,
+    spec_replicas,
 )
 from kubenb.runtime.controller import Controller, Request, Result
 from kubenb.runtime.informer import Handler, by_namespace, key_of
@@ -190,15 +191,15 @@ class DisruptionController(Controller):
                 deployment = self.deployments.get(str(owner.get("name", "")), namespace)
                 if deployment is None or deployment["metadata"].get("uid") != owner.get("uid"):
                     return None
-                return str(owner["uid"]), _replicas(deployment)
-            return str(uid), _replicas(rs)
+                return str(owner["uid"]), spec_replicas(deployment)
+            return str(uid), spec_replicas(rs)
         informer = {("apps", "StatefulSet"): self.statefulsets,
                     ("", "ReplicationController"): self.rcs}.get((group, kind))
         if informer is not None:
             obj = informer.get(name, namespace)
             if obj is None or obj["metadata"].get("uid") != uid:
                 return None
-            return str(uid), _replicas(obj)
+            return str(uid), spec_replicas(obj)
         rt = _SCALABLE.get((group, kind))
         if rt is None:
             return None
@@ -278,8 +279,3 @@ def _scaled(value: int | str, total: int) -> int:
         return scaled_value(value, total, True)
     except ValueError:
         raise SyncFailed(f"invalid value for IntOrString: {value!r}") from None
-
-
-def _replicas(obj: Obj) -> int:
-    value = (obj.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)

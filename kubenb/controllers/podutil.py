@@ -17,7 +17,7 @@ from kubenb.client.client import deepcopy
 __all__ = [
     "condition", "controller_ref", "is_pod_active", "is_pod_available", "is_pod_ready",
     "owner_reference", "parse_time", "pod_from_template", "pod_ready_since", "selector",
-    "set_condition", "deletion_rank",
+    "set_condition", "deletion_rank", "spec_replicas",
 ]
 
 Obj = dict[str, Any]
@@ -55,6 +55,12 @@ def selecting(owners: Iterable[Obj], obj: Obj) -> list[Obj]:
     """The ``owners`` whose ``spec.selector`` matches ``obj``'s labels: who may adopt it."""
     labels = obj["metadata"].get("labels")
     return [o for o in owners if selector(o["spec"].get("selector")).matches(labels)]
+
+
+def spec_replicas(obj: Obj) -> int:
+    """``spec.replicas`` of a workload, 1 when unset (the API's default)."""
+    value = (obj.get("spec") or {}).get("replicas")
+    return 1 if value is None else int(value)
 
 
 def condition(obj: Mapping[str, Any], ctype: str) -> Obj | None:

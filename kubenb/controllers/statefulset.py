@@ -47,6 +47,7 @@ from kubenb.controllers.podutil import (
     pod_ready_since,
     selecting,
     selector,
+    spec_replicas,
 )
 from kubenb.runtime.controller import Controller, Request, Result, enqueue_owner, enqueue_self
 from kubenb.runtime.informer import BY_CONTROLLER, by_controller_owner
@@ -81,11 +82,6 @@ def ordinal_of(pod: Obj) -> int:
 
 def start_ordinal(sts: Obj) -> int:
     return int((sts["spec"].get("ordinals") or {}).get("start") or 0)
-
-
-def replicas_of(sts: Obj) -> int:
-    value = sts["spec"].get("replicas")
-    return 1 if value is None else int(value)
 
 
 def claim_name(template: Obj, sts: Obj, ordinal: int) -> str:
@@ -184,7 +180,7 @@ def _policy(sts: Obj) -> tuple[str, str]:
 
 def _in_range(sts: Obj, pod: Obj) -> bool:
     ordinal, start = ordinal_of(pod), start_ordinal(sts)
-    return start <= ordinal < start + replicas_of(sts)
+    return start <= ordinal < start + spec_replicas(sts)
 
 
 def _ref_to(obj: Obj) -> Obj:
@@ -279,7 +275,7 @@ class StatefulSetController(Controller):
             if meta.get("deletionTimestamp"):
                 continue
             status = sts.get("status") or {}
-            want = replicas_of(sts)
+            want = spec_replicas(sts)
             strategy = sts["spec"].get("updateStrategy") or {}
             rolling = strategy.get("type") == "RollingUpdate"
             partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
@@ -320,7 +316,7 @@ class _Sync:
         self._truncate_history(current, update)
         if error is not None:
             raise error
-        if self.min_ready > 0 and status.get("availableReplicas", 0) != replicas_of(sts):
+        if self.min_ready > 0 and status.get("availableReplicas", 0) != spec_replicas(sts):
             wait = self._next_available()
             if wait is not None:
                 return Result(requeue_after=wait)
@@ -394,7 +390,7 @@ class _Sync:
         sts = self.sts
         current_template = revision_template(current) or sts["spec"].get("template") or {}
         update_template = revision_template(update) or sts["spec"].get("template") or {}
-        start, count = start_ordinal(sts), replicas_of(sts)
+        start, count = start_ordinal(sts), spec_replicas(sts)
         slots: list[Obj | None] = [None] * count
         condemned: list[Obj] = []
         for pod in self.pods:
@@ -506,7 +502,7 @@ class _Sync:
         sts = self.sts
         target = update["metadata"]["name"]
         rolling = (sts["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
-        count = replicas_of(sts)
+        count = spec_replicas(sts)
         max_unavailable = _max_unavailable(rolling.get("maxUnavailable"), count)
 
         def unavailable(p: Obj) -> bool:
@@ -662,7 +658,7 @@ class _Sync:
         """Record the status when it differs (``updateStatefulSetStatus``), completing a
         rolling update whose pods are all updated and ready."""
         sts = self.sts
-        want = replicas_of(sts)
+        want = spec_replicas(sts)
         if ((sts["spec"].get("updateStrategy") or {}).get("type") == "RollingUpdate"
                 and status["updatedReplicas"] == want and status["readyReplicas"] == want
                 and status["replicas"] == want):
