@@ -42,7 +42,7 @@ from typing import Any
 import orjson
 
 from kubenb.api import errors, kinds
-from kubenb.api.selectors import LabelSelector, Requirement, selector_from_label_selector
+from kubenb.api.selectors import LabelSelector, Requirement
 from kubenb.client.client import PatchType
 from kubenb.controllers.podutil import condition, now_string
 from kubenb.controllers.podutil import selector as label_selector
@@ -786,7 +786,7 @@ class Budget:
     def of(pdb: Obj) -> Budget | None:
         """None for a budget whose selector cannot be read (upstream skips those)."""
         try:
-            selector = selector_from_label_selector((pdb.get("spec") or {}).get("selector"))
+            selector = label_selector((pdb.get("spec") or {}).get("selector"))
         except errors.BadRequest:
             return None
         status = pdb.get("status") or {}
