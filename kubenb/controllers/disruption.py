@@ -44,7 +44,7 @@ from kubenb.controllers.podutil import (
     spec_replicas,
 )
 from kubenb.runtime.controller import Controller, Request, Result
-from kubenb.runtime.informer import Handler, by_namespace, key_of
+from kubenb.runtime.informer import BY_NAMESPACE, Handler, by_namespace, key_of
 from kubenb.runtime.manager import Manager
 
 __all__ = ["DELETION_TIMEOUT", "DisruptionController", "SyncFailed"]
@@ -53,7 +53,6 @@ Obj = dict[str, Any]
 
 #: how long an evicted pod is expected to take to be deleted (upstream's ``DeletionTimeout``)
 DELETION_TIMEOUT = 120.0
-_NAMESPACE = "namespace"
 _RCS = builtin("", "v1", "replicationcontrollers")
 #: the other built-in kinds whose scale a pod's controller may report (getScaleController)
 _SCALABLE = {(rt.group, rt.kind): rt for rt in BUILTIN if rt.has_scale and rt.alias_of is None}
@@ -77,8 +76,8 @@ class DisruptionController(Controller):
         self.deployments = mgr.informer(DEPLOYMENTS)
         self.statefulsets = mgr.informer(STATEFULSETS)
         self.rcs = mgr.informer(_RCS)
-        self.pdbs.add_index(_NAMESPACE, by_namespace)
-        self.pods.add_index(_NAMESPACE, by_namespace)
+        self.pdbs.add_index(BY_NAMESPACE, by_namespace)
+        self.pods.add_index(BY_NAMESPACE, by_namespace)
         self.pdbs.add_handler(Handler(on_add=self.enqueue,
                                       on_update=lambda _old, new: self.enqueue(new)))
         self.pods.add_handler(Handler(on_add=self._pod_changed,
@@ -89,7 +88,7 @@ class DisruptionController(Controller):
 
     def _budgets_of(self, pod: Obj) -> Iterable[Obj]:
         labels = pod["metadata"].get("labels")
-        for pdb in self.pdbs.by_index(_NAMESPACE, pod["metadata"].get("namespace") or ""):
+        for pdb in self.pdbs.by_index(BY_NAMESPACE, pod["metadata"].get("namespace") or ""):
             if selector((pdb.get("spec") or {}).get("selector")).matches(labels):
                 yield pdb
 
@@ -110,7 +109,7 @@ class DisruptionController(Controller):
             return None
         now = self.clock.now()
         spec = pdb.get("spec") or {}
-        pods = [p for p in self.pods.by_index(_NAMESPACE, request.namespace)
+        pods = [p for p in self.pods.by_index(BY_NAMESPACE, request.namespace)
                 if selector(spec.get("selector")).matches(p["metadata"].get("labels"))]
         if not pods:
             self.events.normal(pdb, "NoPods", "No matching pods found")

@@ -37,7 +37,7 @@ from kubenb.api.usage import container_usage, containers, pod_cpu_usage, pod_mem
 from kubenb.client.client import deepcopy
 from kubenb.controllers.podutil import condition, now_string, parse_time, set_condition
 from kubenb.runtime.controller import Controller, Request, Result
-from kubenb.runtime.informer import Handler, by_namespace, key_of
+from kubenb.runtime.informer import BY_NAMESPACE, Handler, by_namespace, key_of
 from kubenb.runtime.manager import Manager
 
 __all__ = [
@@ -62,7 +62,6 @@ METRIC_WINDOW = 15.0
 SCALE_UP_LIMIT_FACTOR = 2.0
 SCALE_UP_LIMIT_MINIMUM = 4.0
 
-_NAMESPACE_INDEX = "namespace"
 _MAX_INT32 = 2 ** 31 - 1
 _MIN_INT32 = -(2 ** 31)
 
@@ -467,8 +466,8 @@ class HorizontalPodAutoscalerController(Controller):
 
     def _pods(self, namespace: str, sel: LabelSelector) -> list[Obj]:
         # built on first use (a no-op afterwards), so a cluster without HPAs pays nothing
-        self.pods.add_index(_NAMESPACE_INDEX, by_namespace)
-        return [p for p in self.pods.by_index(_NAMESPACE_INDEX, namespace)
+        self.pods.add_index(BY_NAMESPACE, by_namespace)
+        return [p for p in self.pods.by_index(BY_NAMESPACE, namespace)
                 if sel.matches(p["metadata"].get("labels"))]
 
     def _metric(self, mspec: Obj, current: int, pods: list[Obj], tolerances: Tolerances,

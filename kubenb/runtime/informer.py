@@ -61,6 +61,7 @@ def by_owner(obj: Obj) -> Iterable[str]:
 #: informer keeps one copy of each index however many controllers read it
 BY_CONTROLLER = "controller"  # by_controller_owner
 BY_NODE = "node"  # by_node
+BY_NAMESPACE = "namespace"  # by_namespace
 ORPHANS = "orphans"  # orphan_namespace
 
 
