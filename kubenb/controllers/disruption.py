@@ -28,7 +28,6 @@ custom resources' scale subresources are not consulted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from kubenb.api import errors
@@ -40,6 +39,7 @@ from kubenb.controllers.podutil import (
     is_pod_ready,
     now_string,
     parse_time,
+    selecting,
     selector,
     spec_replicas,
 )
@@ -86,14 +86,9 @@ class DisruptionController(Controller):
 
     # ------------------------------------------------------------------ events
 
-    def _budgets_of(self, pod: Obj) -> Iterable[Obj]:
-        labels = pod["metadata"].get("labels")
-        for pdb in self.pdbs.by_index(BY_NAMESPACE, pod["metadata"].get("namespace") or ""):
-            if selector((pdb.get("spec") or {}).get("selector")).matches(labels):
-                yield pdb
-
     def _pod_changed(self, pod: Obj) -> None:
-        for pdb in self._budgets_of(pod):
+        namespace = pod["metadata"].get("namespace") or ""
+        for pdb in selecting(self.pdbs.by_index(BY_NAMESPACE, namespace), pod):
             self.enqueue(pdb)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:

@@ -52,9 +52,11 @@ def selector(sel: Mapping[str, Any] | None) -> LabelSelector:
 
 
 def selecting(owners: Iterable[Obj], obj: Obj) -> list[Obj]:
-    """The ``owners`` whose ``spec.selector`` matches ``obj``'s labels: who may adopt it."""
+    """The ``owners`` whose ``spec.selector`` matches ``obj``'s labels: who may adopt it (or,
+    for PodDisruptionBudgets, which guard it)."""
     labels = obj["metadata"].get("labels")
-    return [o for o in owners if selector(o["spec"].get("selector")).matches(labels)]
+    return [o for o in owners
+            if selector((o.get("spec") or {}).get("selector")).matches(labels)]
 
 
 def spec_replicas(obj: Obj) -> int:
