@@ -80,19 +80,15 @@ def _store(key: bytes, canonical: bool) -> None:
     remember(_CANONICAL, key, canonical, _CANONICAL_MAX)
 
 
-def _key(fields: dict[str, Any]) -> bytes:
-    return exact_dump(fields)
-
-
 def remember_canonical(fields: dict[str, Any], key: bytes | None = None) -> None:
     """Note FieldsV1 just encoded from a set and found canonical (see fieldset
     ._trie_to_canonical_fields), so the next write of the object need not check it. ``key``,
     when the caller has it, is ``fields`` already encoded as an exact-size copy."""
-    _store(key if key is not None else _key(fields), True)
+    _store(key if key is not None else exact_dump(fields), True)
 
 
 def _known_canonical(fields: dict[str, Any]) -> bool:
-    key = _key(fields)
+    key = exact_dump(fields)
     hit = _CANONICAL.get(key)
     if hit is None:
         hit = _canonical_fields(fields, True)
