@@ -47,6 +47,9 @@ class ResourceType:
     custom: bool = False
     #: Extra field-selector labels beyond metadata.name / metadata.namespace.
     field_selectors: tuple[str, ...] = ()
+    #: Where each of ``field_selectors`` reads its value, when that is not the label itself
+    #: (an Event's ``source`` is its ``source.component``); empty means the labels are the paths.
+    field_paths: tuple[str, ...] = ()
     #: ``metadata.generation`` is maintained (kinds with a spec, and every custom resource).
     generation: bool = True
     singular: str = ""
@@ -94,11 +97,14 @@ def _r(group: str, version: str, kind: str, plural: str, namespaced: bool = True
        short: str = "", cat: str = "", sub: str = "", verbs: tuple[str, ...] = ALL_VERBS,
        fields: str = "", generation: bool = True,
        alias_of: tuple[str, str] | None = None) -> ResourceType:
+    """``fields`` lists field-selector labels, each ``label`` or ``label=path``."""
+    labels = tuple(f.partition("=")[0] for f in fields.split())
+    paths = tuple(f.partition("=")[2] or f for f in fields.split())
     return ResourceType(
         group=group, version=version, kind=kind, plural=plural, namespaced=namespaced,
         short_names=tuple(short.split()), categories=tuple(cat.split()),
-        subresources=tuple(sub.split()), verbs=verbs, field_selectors=tuple(fields.split()),
-        generation=generation, alias_of=alias_of,
+        subresources=tuple(sub.split()), verbs=verbs, field_selectors=labels,
+        field_paths=paths if paths != labels else (), generation=generation, alias_of=alias_of,
     )
 
 
@@ -113,7 +119,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("", "v1", "Event", "events", short="ev", generation=False,
        fields="involvedObject.kind involvedObject.namespace involvedObject.name "
               "involvedObject.uid involvedObject.apiVersion involvedObject.resourceVersion "
-              "involvedObject.fieldPath reason reportingComponent source type"),
+              "involvedObject.fieldPath reason reportingComponent source=source.component type"),
     _r("", "v1", "LimitRange", "limitranges", short="limits"),
     _r("", "v1", "Namespace", "namespaces", False, short="ns", sub="status finalize",
        verbs=_NO_DELETECOLLECTION, fields="status.phase", generation=False),

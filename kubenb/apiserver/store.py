@@ -186,11 +186,12 @@ def selectable_fields(rt: ResourceType, obj: Mapping[str, Any]) -> FieldValues:
 
     Values other than the name repeat across objects (namespace, phase, node, event reason...):
     they are interned, so a million events share a handful of strings."""
-    paths = rt.field_selectors
-    index = _FIELD_INDEXES.get(paths)
+    labels = rt.field_selectors
+    index = _FIELD_INDEXES.get(labels)
     if index is None:
-        keys = ("metadata.name", "metadata.namespace", *paths)
-        index = _FIELD_INDEXES[paths] = {k: i for i, k in enumerate(keys)}
+        keys = ("metadata.name", "metadata.namespace", *labels)
+        index = _FIELD_INDEXES[labels] = {k: i for i, k in enumerate(keys)}
+    paths = rt.field_paths or labels
     parts_of = _FIELD_PARTS.get(paths)
     if parts_of is None:
         parts_of = _FIELD_PARTS[paths] = tuple(tuple(p.split(".")) for p in paths)

@@ -274,6 +274,26 @@ def test_pod_field_selectors(store: Store) -> None:
         parse_field_selector("spec.bogus=1", allowed=PODS.field_selectors)
 
 
+def test_event_source_selects_on_the_reporting_component(store: Store) -> None:
+    """``source`` is an Event's ``source.component``, as kube-apiserver's event strategy has it
+    (``kubectl get events --field-selector source=kubelet``)."""
+    events = REG.get("", "v1", "events")
+    for name, component in (("a", "kubelet"), ("b", "default-scheduler"), ("c", "kubelet")):
+        store.create(events, {"apiVersion": "v1", "kind": "Event",
+                              "metadata": {"name": name, "namespace": "default"},
+                              "involvedObject": {"kind": "Pod", "name": "p"},
+                              "reason": "Pulled", "source": {"component": component}})
+
+    def names(selector: str) -> list[str]:
+        sel = parse_field_selector(selector, allowed=events.field_selectors)
+        return sorted(r.split(b'"name":"')[1].split(b'"')[0].decode()
+                      for r in store.list(events, fields=sel).items)
+
+    assert names("source=kubelet") == ["a", "c"]
+    assert names("source!=kubelet") == ["b"]
+    assert names("involvedObject.name=p,source=default-scheduler") == ["b"]
+
+
 def test_sqlite_backend_survives_restart(tmp_path: Any) -> None:
     from kubenb.apiserver.sqlite import SQLiteBackend
 
