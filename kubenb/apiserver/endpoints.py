@@ -943,6 +943,8 @@ class Endpoints:
             elif isinstance(schema, dict) and schema.get("type") not in ("object", None):
                 causes.append(Cause("FieldValueInvalid", 'Invalid value: must be "object" at '
                                     "the root", f"spec.versions[{i}].schema.openAPIV3Schema.type"))
+            causes += _selectable_field_causes(v.get("selectableFields"), schema,
+                                               f"spec.versions[{i}].selectableFields")
         rt_existing = self.registry.get(group, versions[0].get("name", "") if versions else "",
                                         plural)
         if rt_existing is not None and not rt_existing.custom:
@@ -971,6 +973,7 @@ class Endpoints:
                 short_names=tuple(names.get("shortNames") or ()),
                 categories=tuple(names.get("categories") or ()),
                 subresources=subresources, custom=True, generation=True,
+                field_selectors=tuple(f["jsonPath"][1:] for f in v.get("selectableFields") or ()),
                 singular=names.get("singular") or names["kind"].lower(),
                 scale_paths=(scale.get("specReplicasPath", ".spec.replicas"),
                              scale.get("statusReplicasPath", ".status.replicas"),
@@ -979,8 +982,11 @@ class Endpoints:
                        "printer_columns": v.get("additionalPrinterColumns") or [],
                        "crd": crd["metadata"]["name"]},
             )
+            before = self.registry.get(group, v["name"], names["plural"])
             self.registry.register(rt)
             served.add(v["name"])
+            if before is None or before.field_selectors != rt.field_selectors:
+                self.store.reindex_fields(rt)
         for rt in self.registry.versions_of((group, names["plural"])):
             if rt.custom and rt.version not in served:
                 self.registry.unregister(rt.group, rt.version, rt.plural)
@@ -1076,3 +1082,53 @@ def _path_set(obj: dict[str, Any], path: str, value: Any) -> None:
 def _short(obj: Mapping[str, Any]) -> str:
     text = orjson.dumps(obj).decode()
     return text if len(text) < 200 else text[:200] + "..."
+
+
+#: apiextensions' limit on a version's selectableFields
+_MAX_SELECTABLE_FIELDS = 8
+
+
+def _selectable_field_causes(fields: Any, schema: Any, at: str) -> list[Cause]:
+    """What is wrong with a CRD version's ``selectableFields``: each a ``jsonPath`` of the form
+    ``.a.b`` naming a string, integer or boolean field of the schema, outside metadata, once."""
+    if fields is None:
+        return []
+    if not isinstance(fields, list):
+        return [Cause("FieldValueTypeInvalid", "Invalid value: must be a list", at)]
+    causes: list[Cause] = []
+    if len(fields) > _MAX_SELECTABLE_FIELDS:
+        causes.append(Cause("FieldValueTooMany", f"Too many: {len(fields)}: must have at most "
+                            f"{_MAX_SELECTABLE_FIELDS} items", at))
+    seen: set[str] = set()
+    for i, item in enumerate(fields):
+        where = f"{at}[{i}].jsonPath"
+        path = item.get("jsonPath") if isinstance(item, dict) else None
+        if not path or not isinstance(path, str):
+            causes.append(Cause("FieldValueRequired", "Required value", where))
+            continue
+        names = path[1:].split(".")
+        if path[0] != "." or not all(names) or any(c in path for c in "[]*@?() '\""):
+            causes.append(Cause("FieldValueInvalid", f'Invalid value: "{path}": must be a '
+                                "simple JSON path such as .spec.color", where))
+            continue
+        if names[0] == "metadata":
+            causes.append(Cause("FieldValueInvalid", f'Invalid value: "{path}": fields of '
+                                "metadata are not selectable this way", where))
+            continue
+        if path in seen:
+            causes.append(Cause("FieldValueDuplicate", f'Duplicate value: "{path}"', where))
+            continue
+        seen.add(path)
+        node = schema if isinstance(schema, dict) else None
+        for name in names:
+            props = node.get("properties") if node is not None else None
+            node = props.get(name) if isinstance(props, dict) else None
+            if not isinstance(node, dict):
+                break
+        if node is None or not isinstance(node, dict):
+            causes.append(Cause("FieldValueInvalid", f'Invalid value: "{path}": is not a field '
+                                "of the schema", where))
+        elif node.get("type") not in ("string", "integer", "boolean"):
+            causes.append(Cause("FieldValueInvalid", f'Invalid value: "{path}": must name a '
+                                "field of type string, integer or boolean", where))
+    return causes

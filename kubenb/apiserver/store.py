@@ -407,6 +407,14 @@ class Store:
                               prev.labels if prev else None, prev.fields if prev else None))
         return obj
 
+    def reindex_fields(self, rt: ResourceType) -> None:
+        """Recompute the selectable fields of every stored object of ``rt``, whose field
+        selectors changed (a CRD that declares ``selectableFields``, or stops declaring them)."""
+        with self._lock:
+            table = self._tables.get(rt.storage)
+            for entry in (table or {}).values():
+                entry.fields = selectable_fields(rt, orjson.loads(entry.raw))
+
     # ------------------------------------------------------------------ leases
 
     def _lease(self, marks: deque[tuple[int, int]]) -> None:

@@ -285,6 +285,8 @@ spec:
     - name: Age
       type: date
       jsonPath: .metadata.creationTimestamp
+    selectableFields:
+    - jsonPath: .spec.image
     schema:
       openAPIV3Schema:
         type: object
@@ -326,6 +328,10 @@ def test_crd_then_custom_resource(kubectl: Kubectl, namespace: str, manifests: P
     assert table[1].split()[:3] == ["nightly", "*", "*"] and "2" in table[1].split()
     assert kubectl("get", "ct", "nightly", "-n", namespace, "-o",
                    "jsonpath={.spec.image}") == "my-cron-image"
+    selected = ["get", "ct", "-n", namespace, "-o", "name", "--field-selector"]
+    assert kubectl(*selected, "spec.image=my-cron-image").split() == \
+        ["crontab.stable.example.com/nightly"]
+    assert kubectl(*selected, "spec.image=other").strip() == ""
     kubectl("scale", "crontab", "nightly", "--replicas=4", "-n", namespace)
     assert kubectl.json("get", "ct", "nightly", "-n", namespace)["spec"]["replicas"] == 4
     bad = kubectl.run("apply", "-n", namespace, "-f", "-", check=False,
