@@ -126,7 +126,8 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("", "v1", "Node", "nodes", False, short="no", sub="status", fields="spec.unschedulable"),
     _r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short="pvc", sub="status"),
     _r("", "v1", "PersistentVolume", "persistentvolumes", False, short="pv", sub="status"),
-    _r("", "v1", "Pod", "pods", short="po", cat="all", sub="status binding eviction log exec",
+    _r("", "v1", "Pod", "pods", short="po", cat="all",
+       sub="status binding eviction log exec ephemeralcontainers",
        fields="spec.nodeName spec.restartPolicy spec.schedulerName spec.serviceAccountName "
               "spec.hostNetwork status.phase status.podIP status.nominatedNodeName"),
     _r("", "v1", "PodTemplate", "podtemplates", generation=False),

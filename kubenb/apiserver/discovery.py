@@ -26,6 +26,7 @@ _SUBRESOURCE_KIND: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "log": ("", "", "Pod", ("get",)),
     "exec": ("", "", "PodExecOptions", ("create", "get")),
+    "ephemeralcontainers": ("", "", "Pod", ("get", "patch", "update")),
     "finalize": ("", "", "Namespace", ("update",)),
 }
 

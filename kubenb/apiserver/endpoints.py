@@ -166,11 +166,12 @@ class Endpoints:
             meta.pop("namespace", None)
 
     def _admit(self, rt: ResourceType, obj: Obj, opts: WriteOptions, *,
-               old: Obj | None = None) -> None:
+               old: Obj | None = None, subresource: str = "") -> None:
         """Validation, then defaulting: the object is stored as it leaves here."""
         if opts.validate:
             opts.warnings += self.validator.validate(
-                rt, obj, field_validation=opts.field_validation, old=old)
+                rt, obj, field_validation=opts.field_validation, old=old,
+                subresource=subresource)
         try:
             if not rt.custom:
                 defaults.apply_defaults(group=rt.group, version=rt.version, kind=rt.kind, obj=obj)
@@ -334,6 +335,17 @@ class Endpoints:
                 new["status"] = status
             if rt.storage == ("", "namespaces") and new["status"].get("phase") is None:
                 new["status"]["phase"] = old.get("status", {}).get("phase", "Active")
+        elif subresource == "ephemeralcontainers" and rt.storage == ("", "pods"):
+            # the strategy takes spec.ephemeralContainers from the body, all else from the pod
+            containers = (new.get("spec") or {}).get("ephemeralContainers")
+            rv = (new.get("metadata") or {}).get("resourceVersion")
+            new = _clone(old) if base is old else base
+            if rv:
+                new["metadata"]["resourceVersion"] = rv
+            if containers:
+                new["spec"]["ephemeralContainers"] = containers
+            else:
+                new["spec"].pop("ephemeralContainers", None)
         elif subresource == "finalize" and rt.storage == ("", "namespaces"):
             finalizers = (new.get("spec") or {}).get("finalizers")
             new = _clone(old) if base is old else base
@@ -353,7 +365,7 @@ class Endpoints:
         new_meta = new["metadata"]
         if "managedFields" not in new_meta and "managedFields" in base["metadata"]:
             new_meta["managedFields"] = base["metadata"]["managedFields"]
-        self._admit(rt, new, opts, old=old)
+        self._admit(rt, new, opts, old=old, subresource=subresource)
         if rt.storage == self._crd_rt.storage:
             self._validate_crd(new)
             new["status"] = _crd_status(new, old.get("status"), now=self._now())
@@ -751,17 +763,22 @@ class Endpoints:
         """The pod and the container a ``log`` or ``exec`` request names (the only one when
         it names none)."""
         pod = self.get(self._rt("", "v1", "pods"), namespace, name)
-        containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or ()]
-        init = [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or ()]
+        spec = pod.get("spec") or {}
+        containers = [c.get("name") for c in spec.get("containers") or ()]
+        init = [c.get("name") for c in spec.get("initContainers") or ()]
+        ephemeral = [c.get("name") for c in spec.get("ephemeralContainers") or ()]
         if not container:
             if len(containers) != 1:
                 raise errors.BadRequest(
                     f"a container name must be specified for pod {name}, choose one of: "
                     f"[{' '.join(str(c) for c in containers)}]"
                     + (f" or one of the init containers: [{' '.join(map(str, init))}]"
-                       if init else ""))
+                       if init else "")
+                    + (f" or one of the ephemeral containers: [{' '.join(map(str, ephemeral))}]"
+                       if ephemeral else ""))
             container = str(containers[0])
-        elif container not in containers and container not in init:
+        elif container not in containers and container not in init and \
+                container not in ephemeral:
             raise errors.BadRequest(f"container {container} is not valid for pod {name}")
         return pod, container
 

@@ -245,7 +245,8 @@ class APIServerApp:
             if req.subresource == "log":
                 text = ep.log(req.namespace, req.name, q)
                 return web.Response(text=text, content_type="text/plain")
-            if req.subresource not in ("", "status") or "get" not in rt.verbs:
+            if req.subresource not in ("", "status", "ephemeralcontainers") or \
+                    "get" not in rt.verbs:
                 raise _not_allowed()
             return self._raw_response(request, rt, ep.get_raw(rt, req.namespace, req.name))
         if method == "POST":

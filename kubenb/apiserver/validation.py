@@ -328,8 +328,9 @@ class Validator:
     # ---------------------------------------------------------------- the whole check
 
     def validate(self, rt: ResourceType, obj: dict[str, Any], *, field_validation: str = "Warn",
-                 old: Mapping[str, Any] | None = None) -> list[str]:
-        """Validate ``obj`` (pruning unknown fields); returns warnings, raises on errors."""
+                 old: Mapping[str, Any] | None = None, subresource: str = "") -> list[str]:
+        """Validate ``obj`` (pruning unknown fields); returns warnings, raises on errors.
+        ``subresource`` names the subresource written, when its rules are not the resource's."""
         warnings: list[str] = []
         name = str((obj.get("metadata") or {}).get("name") or "")
         # one compiled pass answers both "right types?" and "no unknown fields?" for the usual,
@@ -347,7 +348,9 @@ class Validator:
             self._check_schema(rt, obj, name)
         causes = self._check_metadata(rt, obj)
         check = _SEMANTIC.get((rt.group, rt.kind))
-        if check is not None:
+        if subresource == "ephemeralcontainers" and old is not None:
+            causes += pod_ephemeral_containers_update(obj, old)
+        elif check is not None:
             causes += check(obj, old)
         if causes:
             raise invalid(rt, name, causes)
@@ -503,12 +506,83 @@ def _pod_spec(spec: Any, path: str, *, restart: tuple[str, ...] | None) -> list[
                     causes.append(Cause("FieldValueInvalid",
                                         f"Invalid value: {value}: must be between 1 and 65535, "
                                         "inclusive", f"{cpath}.ports[{j}].containerPort"))
+    causes += _ephemeral_containers(spec, path, seen)
     policy = spec.get("restartPolicy")
     if restart is not None and policy is not None and policy not in restart:
         allowed = ", ".join(f'"{r}"' for r in restart)
         causes.append(Cause("FieldValueNotSupported",
                             f"Unsupported value: {_quote(policy)}: supported values: {allowed}",
                             f"{path}.restartPolicy"))
+    return causes
+
+
+#: what an ephemeral container may set: it must not be relied on to serve the pod, so ports,
+#: probes, lifecycle hooks, resources and restart policies are refused (validation.go's allow list)
+_EPHEMERAL_FIELDS = frozenset((
+    "name", "image", "command", "args", "workingDir", "envFrom", "env", "volumeMounts",
+    "volumeDevices", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy",
+    "securityContext", "stdin", "stdinOnce", "tty", "targetContainerName"))
+
+
+def _ephemeral_containers(spec: Mapping[str, Any], path: str, names: set[str]) -> list[Cause]:
+    """Ephemeral containers: a name unique among all the pod's containers, an image, a target
+    that is one of the pod's (non-ephemeral) containers, and only the allowed fields."""
+    causes: list[Cause] = []
+    others = set(names)
+    for i, c in enumerate(spec.get("ephemeralContainers") or ()):
+        if not isinstance(c, Mapping):
+            continue
+        cpath = f"{path}.ephemeralContainers[{i}]"
+        cname = c.get("name")
+        if not cname:
+            causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.name"))
+        else:
+            causes += validate_dns1123_label(str(cname), f"{cpath}.name")
+            if cname in names:
+                causes.append(Cause("FieldValueDuplicate", f"Duplicate value: {_quote(cname)}",
+                                    f"{cpath}.name"))
+            names.add(str(cname))
+        if not c.get("image"):
+            causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.image"))
+        target = c.get("targetContainerName")
+        if target and target not in others:
+            causes.append(Cause("FieldValueNotFound", f"Not found: {_quote(target)}",
+                                f"{cpath}.targetContainerName"))
+        for key, value in c.items():
+            if key not in _EPHEMERAL_FIELDS and value not in (None, {}, [], "", 0, False):
+                causes.append(Cause("FieldValueForbidden", "Forbidden: cannot be set for an "
+                                    "Ephemeral Container", f"{cpath}.{key}"))
+        for j, mount in enumerate(c.get("volumeMounts") or ()):
+            for key in ("subPath", "subPathExpr"):
+                if isinstance(mount, Mapping) and mount.get(key):
+                    causes.append(Cause("FieldValueForbidden", "Forbidden: cannot be set for an "
+                                        "Ephemeral Container",
+                                        f"{cpath}.volumeMounts[{j}].{key}"))
+    return causes
+
+
+def pod_ephemeral_containers_update(obj: Mapping[str, Any],
+                                    old: Mapping[str, Any]) -> list[Cause]:
+    """The ``pods/ephemeralcontainers`` subresource's rule (ValidatePodEphemeralContainersUpdate):
+    ephemeral containers may be added, never changed or removed; the pod's spec must stay valid."""
+    causes = _pod_spec(obj.get("spec"), "spec", restart=None)
+    if ((old.get("metadata") or {}).get("annotations") or {}).get(
+            "kubernetes.io/config.mirror") is not None:
+        return [Cause("FieldValueForbidden", "Forbidden: static pods do not support ephemeral "
+                      "containers", "")]
+    new_by_name = {c.get("name"): c for c in (obj.get("spec") or {}).get("ephemeralContainers")
+                   or () if isinstance(c, Mapping)}
+    for c in (old.get("spec") or {}).get("ephemeralContainers") or ():
+        name = c.get("name")
+        now = new_by_name.get(name)
+        if now is None:
+            causes.append(Cause("FieldValueForbidden", f"Forbidden: existing ephemeral "
+                                f"containers {_quote(name)} may not be removed",
+                                "spec.ephemeralContainers"))
+        elif now != c:
+            causes.append(Cause("FieldValueForbidden", f"Forbidden: existing ephemeral "
+                                f"containers {_quote(name)} may not be changed",
+                                f"spec.ephemeralContainers[{name}]"))
     return causes
 
 

@@ -153,20 +153,26 @@ class NodeState:
             self.used.discard(int(ipaddress.IPv4Address(ip)) - self.network)
 
 
+#: a container's list in the pod spec, by ``init + 2 * eph``
+_LISTS = ("containers", "initContainers", "ephemeralContainers")
+
+
 class Ctr:
     """One container of a pod run: the kubelet's view of it (compact: many thousands exist)."""
 
-    __slots__ = ("backoff", "backoff_at", "bg", "exit_code", "faults", "finished_at",
+    __slots__ = ("backoff", "backoff_at", "bg", "eph", "exit_code", "faults", "finished_at",
                  "image", "index", "init", "last", "message", "name", "note", "outcome", "probes",
                  "pull_backoff", "pull_backoff_at", "ready", "reason", "runs", "sidecar",
                  "started", "started_at", "state", "step", "term_message", "term_reason",
                  "timer")
 
-    def __init__(self, name: str, index: int, init: bool, sidecar: bool) -> None:
+    def __init__(self, name: str, index: int, init: bool, sidecar: bool,
+                 eph: bool = False) -> None:
         self.name = name
         self.index = index
         self.init = init
         self.sidecar = sidecar
+        self.eph = eph  # an ephemeral container (kubectl debug): never restarted, never ready
         self.state = WAITING
         self.step = IDLE
         self.reason = "ContainerCreating"
@@ -197,7 +203,7 @@ class Ctr:
 
     @property
     def field_path(self) -> str:
-        return f"spec.{'initContainers' if self.init else 'containers'}{{{self.name}}}"
+        return f"spec.{_LISTS[self.init + 2 * self.eph]}{{{self.name}}}"
 
     def cancel(self) -> None:
         if self.timer is not None:
@@ -211,10 +217,11 @@ class Ctr:
 
 
 class Run:
-    """A pod admitted by a simulated kubelet."""
+    """A pod admitted by a simulated kubelet. ``ctrs`` holds its init containers, then its
+    containers, then its ephemeral containers (added while it runs)."""
 
-    __slots__ = ("ctrs", "deadline", "held", "init_i", "ip", "key", "message", "n_init", "node",
-                 "phase", "reason", "rv", "stage", "start", "uid")
+    __slots__ = ("ctrs", "deadline", "held", "init_i", "ip", "key", "message", "n_init", "n_main",
+                 "node", "phase", "reason", "rv", "stage", "start", "uid")
 
     def __init__(self, key: Key, uid: str, node: str) -> None:
         self.key = key
@@ -225,6 +232,7 @@ class Run:
         self.start = 0.0
         self.ctrs: list[Ctr] = []
         self.n_init = 0
+        self.n_main = 0
         self.init_i = 0
         self.stage = INIT
         self.rv = ""  # the resourceVersion of the kubelet's last status write
@@ -235,7 +243,11 @@ class Run:
 
     @property
     def main(self) -> list[Ctr]:
-        return self.ctrs[self.n_init:]
+        return self.ctrs[self.n_init:self.n_init + self.n_main]
+
+    @property
+    def ephemeral(self) -> list[Ctr]:
+        return self.ctrs[self.n_init + self.n_main:]
 
 
 class _ConfigError(Exception):
@@ -696,7 +708,7 @@ class Kubelets(Controller):
 
     @staticmethod
     def _spec(pod: Obj, c: Ctr) -> Obj:
-        return pod["spec"]["initContainers" if c.init else "containers"][c.index]
+        return pod["spec"][_LISTS[c.init + 2 * c.eph]][c.index]
 
     # ------------------------------------------------------------------ pods: admission
 
@@ -722,6 +734,8 @@ class Kubelets(Controller):
         run.ctrs += [Ctr(c["name"], i, False, False)
                      for i, c in enumerate(spec.get("containers") or ())]
         run.n_init = len(inits)
+        run.n_main = len(run.ctrs) - run.n_init
+        self._add_ephemeral(run, pod)
         if inits:
             for c in run.ctrs:
                 c.reason = "PodInitializing"
@@ -787,6 +801,9 @@ class Kubelets(Controller):
         """Start whatever comes next: init containers in order, then the others one by one."""
         if run.stage >= STOPPING_POD:
             return
+        for c in run.ephemeral:  # started once there is a sandbox, initialised or not
+            if c.state == WAITING and c.step == IDLE and c.runs == 0:
+                self._launch(run, c)
         ctrs = run.ctrs
         while run.stage == INIT:
             if run.init_i >= run.n_init:
@@ -1104,8 +1121,8 @@ class Kubelets(Controller):
         readiness = spec.get("readinessProbe")
         ready_after = _seconds(pod, "ready-after-seconds", c.name)
         never = _flag(pod, "never-ready", c.name)
-        if c.init and not c.sidecar:
-            c.ready = False  # init containers are never ready
+        if (c.init and not c.sidecar) or c.eph:
+            c.ready = False  # init and ephemeral containers are never ready
         elif readiness:
             self._start_probe(run, c, "readiness", readiness)
         elif never:
@@ -1347,6 +1364,8 @@ class Kubelets(Controller):
     def _handle_exit(self, run: Run, c: Ctr) -> None:
         """What follows a container's end: the next init container, a restart (after the next
         sync), or the end of the pod."""
+        if c.eph:
+            return  # an ephemeral container is never restarted, and the pod does not wait on it
         code = c.exit_code
         pod = self._pod(run)
         policy = (pod or {}).get("spec", {}).get("restartPolicy", "Always")
@@ -1399,7 +1418,7 @@ class Kubelets(Controller):
         pod is terminal; sidecars stop and the sandbox goes."""
         now = self.clock.now()
         for c in run.ctrs:
-            if c.sidecar and c.state == RUNNING:
+            if (c.sidecar or c.eph) and c.state == RUNNING:
                 c.cancel()
                 c.state, c.exit_code, c.term_reason, c.finished_at = TERMINATED, 0, "Completed", now
                 c.ready = c.started = False
@@ -1466,8 +1485,21 @@ class Kubelets(Controller):
         run.phase = "deleted"
         self._release_sandbox(run)
 
+    def _add_ephemeral(self, run: Run, pod: Obj) -> bool:
+        """Take on the ephemeral containers added to the pod since the kubelet last looked."""
+        known = {c.name for c in run.ephemeral}
+        added = False
+        for i, c in enumerate(pod["spec"].get("ephemeralContainers") or ()):
+            if c.get("name") not in known:
+                run.ctrs.append(Ctr(c["name"], i, False, False, eph=True))
+                added = True
+        return added
+
     def _check_spec(self, run: Run, pod: Obj) -> None:
-        """A container whose image changed is restarted with the new one."""
+        """Ephemeral containers added are started; a container whose image changed is
+        restarted with the new one."""
+        if self._add_ephemeral(run, pod) and (run.ip or pod["spec"].get("hostNetwork")):
+            self._advance(run)
         for c in run.ctrs:
             if c.state != RUNNING or c.step == STOPPING:
                 continue
@@ -1574,7 +1606,8 @@ class Kubelets(Controller):
                                         f"[{' '.join(incomplete)}]"))
         else:
             conditions.append(condition("Initialized", True))
-        unready = [c.name for c in run.ctrs if (not c.init or c.sidecar) and not c.ready]
+        unready = [c.name for c in run.ctrs[:run.n_init + run.n_main]
+                   if (not c.init or c.sidecar) and not c.ready]
         gates = [g.get("conditionType") for g in spec.get("readinessGates") or ()]
         gate_problems = []
         for gate in gates:
@@ -1623,6 +1656,9 @@ class Kubelets(Controller):
             status["initContainerStatuses"] = [self._container_status(run, c, pod)
                                                for c in run.ctrs[:run.n_init]]
         status["containerStatuses"] = [self._container_status(run, c, pod) for c in run.main]
+        if run.n_init + run.n_main < len(run.ctrs):
+            status["ephemeralContainerStatuses"] = [self._container_status(run, c, pod)
+                                                    for c in run.ephemeral]
         status["qosClass"] = old.get("qosClass") or "BestEffort"
         return status
 
