@@ -62,6 +62,8 @@ class Context:
     hostname: str = "pod"
     start: float = 0.0  # Unix seconds at the container's start
     stdin: bool = False  # spec.stdin (an interactive shell waits for input)
+    #: the files there at the start (path, content): what its volumes hold
+    files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,21 +318,34 @@ def files_at(timeline: Sequence[tuple[float, str, str | None]],
 def run_probe(argv: Sequence[str], ctx: Context,
               files: dict[str, str | None]) -> tuple[int, str]:
     """Run an exec probe's command against the container's files; (exit code, output)."""
+    code, output, _written = run_command(argv, ctx, files)
+    return code, output
+
+
+def run_command(argv: Sequence[str], ctx: Context, files: dict[str, str | None]
+                ) -> tuple[int, str, dict[str, str | None]]:
+    """Run a command (``kubectl exec``, an exec probe) against the container's files:
+    (exit code, output, the files it wrote or removed, None for removed)."""
     program = program_for(tuple(argv), None)
     if not isinstance(program, Script):
-        return 0, ""
+        return 0, "", {}
     shell = Shell(ctx, program.argv0, program.args)
     shell.files.update(files)
     shell.touched.update(files)
     lines: list[str] = []
+    written: dict[str, str | None] = {}
+    code = 0
     for n, (_t, kind, payload) in enumerate(shell.main(program.node)):
         if kind == OUT:
             lines.append(payload)
+        elif kind == FILE:
+            written[payload[0]] = payload[1]
         elif kind == EXIT:
-            return int(payload), "\n".join(lines)
+            code = int(payload)
+            break
         elif kind in (FOREVER, NOEXIT) or n > 1000:
             break
-    return 0, "\n".join(lines)
+    return code, "\n".join(lines), written
 
 
 # ---------------------------------------------------------------------------------------------
@@ -792,7 +807,7 @@ class Shell:
         self.args = list(args)
         self.t = 0.0
         self.status = 0
-        self.files: dict[str, str | None] = {}
+        self.files: dict[str, str | None] = dict(ctx.files)
         self.touched: set[str] = set()
         self.capture: list[str] | None = None
         self.stdin: list[str] | None = None

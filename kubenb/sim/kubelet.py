@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubenb.api import errors
-from kubenb.api.kinds import CONFIGMAPS, LEASES, NODES, PODS, SECRETS
+from kubenb.api.kinds import CONFIGMAPS, LEASES, NODES, PODS, PVCS, SECRETS
 from kubenb.api.meta import now_rfc3339_micro
 from kubenb.client.client import PatchType
 from kubenb.runtime.clock import Timer
@@ -160,9 +160,9 @@ _LISTS = ("containers", "initContainers", "ephemeralContainers")
 class Ctr:
     """One container of a pod run: the kubelet's view of it (compact: many thousands exist)."""
 
-    __slots__ = ("backoff", "backoff_at", "bg", "eph", "exit_code", "faults", "finished_at",
+    __slots__ = ("backoff", "backoff_at", "bg", "eph", "exit_code", "faults", "finished_at", "fs",
                  "image", "index", "init", "last", "message", "name", "note", "outcome", "probes",
-                 "pull_backoff", "pull_backoff_at", "ready", "reason", "runs", "sidecar",
+                 "pull_backoff", "pull_backoff_at", "ready", "reason", "runs", "seeds", "sidecar",
                  "started", "started_at", "state", "step", "term_message", "term_reason",
                  "timer")
 
@@ -200,6 +200,11 @@ class Ctr:
         self.faults: set[str] | None = None
         self.outcome: progs.Outcome | None = None
         self.image = ""  # the image (normalised) of the current or last run
+        #: what ``kubectl exec`` wrote in this run's own filesystem (gone when it restarts)
+        self.fs: dict[str, str | None] | None = None
+        #: the files its volumes held when a run started, by the run's start time (the
+        #: current run and the one before it): what its program's replays start from
+        self.seeds: dict[float, tuple[tuple[str, str], ...]] | None = None
 
     @property
     def field_path(self) -> str:
@@ -373,6 +378,8 @@ class Kubelets(Controller):
     def __init__(self, *, node_events: bool = True) -> None:
         self.nodes: dict[str, NodeState] = {}
         self.runs: dict[Key, Run] = {}
+        #: what volumes hold (see _mounts): written by exec, read by containers as they start
+        self.volume_data: dict[tuple[str, ...], dict[str, str | None]] = {}
         self._next_index = 1
         self.timings = Timings()
         self.registry = ImageRegistry()
@@ -751,7 +758,10 @@ class Kubelets(Controller):
         return run
 
     def _discard(self, run: Run) -> None:
-        """Forget a pod: its containers stop, its IP is free again (nothing is written)."""
+        """Forget a pod: its containers stop, its IP is free again, its emptyDir volumes go
+        (nothing is written)."""
+        for key in [k for k in self.volume_data if k[0] == "emptyDir" and k[1] == run.uid]:
+            del self.volume_data[key]
         for c in run.ctrs:
             c.cancel()
         if run.deadline is not None:
@@ -983,7 +993,7 @@ class Kubelets(Controller):
         if not message and c.exit_code != 0 and spec.get(
                 "terminationMessagePolicy") == "FallbackToLogsOnError":
             lines = [text for _t, text in self._program_lines(
-                run, pod, spec, c.started_at, c.finished_at, limit=FALLBACK_LOG_LINES)]
+                run, c, pod, spec, c.started_at, c.finished_at, limit=FALLBACK_LOG_LINES)]
             if c.note:
                 lines = [*lines[-(FALLBACK_LOG_LINES - 1):], c.note]
             tail = "".join(line + "\n" for line in lines).encode()
@@ -1030,6 +1040,11 @@ class Kubelets(Controller):
         c.term_message = None
         if c.faults and "liveness" in c.faults:  # a hung process does not survive its restart
             c.faults.discard("liveness")
+        c.fs = None  # a new container: a fresh writable layer; its volumes stay
+        seed = self._volume_seed(run, pod, spec)
+        if seed or c.seeds:
+            c.seeds = {t: v for t, v in (c.seeds or {}).items() if t == c.started_at}
+            c.seeds[now] = seed
         c.started_at = now
         self._event(run, c, "Normal", "Started", f"Started container {c.name}")
         hook = (spec.get("lifecycle") or {}).get("postStart")
@@ -1090,7 +1105,8 @@ class Kubelets(Controller):
                 env = self._env(pod, spec, run)
         program = self._program(pod, spec, env)
         if isinstance(program, progs.Script):
-            c.outcome = progs.outcome(program, self._context(pod, spec, env, c.started_at))
+            c.outcome = progs.outcome(program,
+                                      self._context(pod, spec, env, c.started_at, c))
         else:
             c.outcome = program.outcome(progs.Context())
         outcome = c.outcome
@@ -1140,7 +1156,7 @@ class Kubelets(Controller):
             return True
         if _seconds(pod, "liveness-fail-after-seconds", c.name) is not None:
             return True
-        return bool(probe.get("exec") and c.outcome is not None and c.outcome.files)
+        return bool(probe.get("exec") and c.outcome is not None and (c.outcome.files or c.fs))
 
     # ------------------------------------------------------------------ probes
 
@@ -1184,9 +1200,9 @@ class Kubelets(Controller):
             if argv and c.outcome is not None:
                 spec = self._spec(pod, c)
                 env = self._env_or_none(pod, spec, run)
-                ctx = self._context(pod, spec, env, c.started_at)
+                ctx = self._context(pod, spec, env, c.started_at, c)
                 code, output = progs.run_probe([str(a) for a in argv], ctx,
-                                               progs.files_at(c.outcome.files, age))
+                                               self._files(run, c, pod, spec, age))
                 if code != 0:
                     return False, output or f"command {argv!r} exited with {code}"
             return True, ""
@@ -1706,13 +1722,13 @@ class Kubelets(Controller):
 
     # ------------------------------------------------------------------ environment
 
-    def _program_lines(self, run: Run, pod: Obj, spec: Obj, started: float, finished: float,
-                       limit: int = 100_000) -> list[tuple[float, str]]:
+    def _program_lines(self, run: Run, c: Ctr, pod: Obj, spec: Obj, started: float,
+                       finished: float, limit: int = 100_000) -> list[tuple[float, str]]:
         """The lines a run of the container that started at ``started`` wrote by ``finished``
         (at most the last ``limit``), each with its offset from the start."""
         env = self._env_or_none(pod, spec, run)
         return progs.log_lines(self._program(pod, spec, env),
-                               self._context(pod, spec, env, started), finished - started,
+                               self._context(pod, spec, env, started, c), finished - started,
                                limit=limit)
 
     def _env_or_none(self, pod: Obj, spec: Obj, run: Run) -> list[tuple[str, str]]:
@@ -1831,10 +1847,125 @@ class Kubelets(Controller):
         return progs.program_for(argv, image, ref.tag if ref is not None else "latest",
                                  bool(spec.get("stdin")))
 
+    # ------------------------------------------------------------------ files and volumes
+
+    def _mounts(self, run: Run, pod: Obj, spec: Obj) -> list[tuple[str, Any, str, bool]]:
+        """The container's volume mounts, longest path first: (mount path, where the files
+        live, the subPath mounted, read-only). Where they live is a key of ``volume_data`` for
+        volumes that keep what is written (emptyDir for the pod's life, a claim's volume and a
+        host path beyond it), or the files themselves for a configMap or secret."""
+        volumes = {v.get("name"): v for v in pod["spec"].get("volumes") or ()}
+        out: list[tuple[str, Any, str, bool]] = []
+        for m in spec.get("volumeMounts") or ():
+            vol = volumes.get(m.get("name"))
+            path = str(m.get("mountPath") or "").rstrip("/")
+            if vol is None or not path:
+                continue
+            sub = str(m.get("subPath") or "").strip("/")
+            where: Any = None
+            if "emptyDir" in vol:
+                where = ("emptyDir", run.uid, vol["name"])
+            elif "persistentVolumeClaim" in vol or "ephemeral" in vol:
+                claim = ((vol.get("persistentVolumeClaim") or {}).get("claimName")
+                         or f"{pod['metadata']['name']}-{vol['name']}")
+                where = self._claim_storage(pod["metadata"]["namespace"], claim)
+            elif "hostPath" in vol:
+                where = ("hostPath", run.node,
+                         str((vol["hostPath"] or {}).get("path") or "").rstrip("/"))
+            elif "configMap" in vol or "secret" in vol:
+                kind = "configMap" if "configMap" in vol else "secret"
+                source = vol[kind] or {}
+                name = source.get("name") if kind == "configMap" else source.get("secretName")
+                try:
+                    data = self._config_data(kind, pod["metadata"]["namespace"], str(name),
+                                             optional=True) or {}
+                except _ConfigError:
+                    data = {}
+                items = source.get("items")
+                if items:
+                    data = {str(i.get("path")): data[i.get("key")] for i in items
+                            if i.get("key") in data}
+                where = data
+            if where is not None:
+                out.append((path, where, sub, bool(m.get("readOnly")) or isinstance(where, dict)))
+        out.sort(key=lambda x: -len(x[0]))
+        return out
+
+    def _claim_storage(self, namespace: str, claim: str) -> tuple[str, ...]:
+        """Where a claim's files live: its bound volume (they outlive the pod and the claim
+        itself, as on a disk), or the claim while it is unbound."""
+        try:
+            pvc = self.client.get(PVCS, claim, namespace)
+        except errors.NotFound:
+            return ("claim", namespace, claim, "")
+        volume = (pvc.get("spec") or {}).get("volumeName")
+        if volume:
+            return ("pv", volume)
+        return ("claim", namespace, claim, pvc["metadata"].get("uid", ""))
+
+    def _volume_files(self, mounts: list[tuple[str, Any, str, bool]]
+                      ) -> dict[str, str | None]:
+        files: dict[str, str | None] = {}
+        for path, where, sub, _ro in reversed(mounts):  # the deepest mount wins
+            if isinstance(where, dict):  # a configMap or secret: files named by its keys
+                if not sub:
+                    files.update((f"{path}/{k}", v) for k, v in where.items())
+                elif sub in where:
+                    files[path] = where[sub]  # one key mounted as a file
+                continue
+            data = self.volume_data.get(where, {})
+            prefix = sub + "/" if sub else ""
+            for rel, content in data.items():
+                if rel.startswith(prefix):
+                    files[f"{path}/{rel[len(prefix):]}"] = content
+        return files
+
+    def _volume_seed(self, run: Run, pod: Obj, spec: Obj) -> tuple[tuple[str, str], ...]:
+        """The files a starting container finds in its volumes."""
+        if not spec.get("volumeMounts"):
+            return ()
+        files = self._volume_files(self._mounts(run, pod, spec))
+        return tuple(sorted((p, v) for p, v in files.items() if v is not None))
+
+    def _files(self, run: Run, c: Ctr, pod: Obj, spec: Obj, at: float
+               ) -> dict[str, str | None]:
+        """The container's files ``at`` seconds into its run: its volumes as they are now,
+        what its program wrote by then, what ``kubectl exec`` wrote since it started."""
+        files = self._volume_files(self._mounts(run, pod, spec)) \
+            if spec.get("volumeMounts") else {}
+        if c.outcome is not None and c.outcome.files:
+            files.update(progs.files_at(c.outcome.files, at))
+        if c.fs:
+            files.update(c.fs)
+        return files
+
+    def _write_files(self, run: Run, c: Ctr, pod: Obj, spec: Obj,
+                     written: Mapping[str, str | None]) -> None:
+        """Keep what a command wrote: in the volume mounted there (shared with every container
+        that mounts it, and kept as long as the volume is), else in the container's own
+        filesystem. A read-only mount keeps nothing."""
+        mounts = self._mounts(run, pod, spec) if spec.get("volumeMounts") else []
+        for path, content in written.items():
+            mount = next((m for m in mounts if path == m[0] or path.startswith(m[0] + "/")),
+                         None)
+            if mount is not None:
+                if mount[3]:
+                    continue
+                rel = path[len(mount[0]):].lstrip("/")
+                if rel:
+                    if mount[2]:
+                        rel = f"{mount[2]}/{rel}"
+                    self.volume_data.setdefault(mount[1], {})[rel] = content
+            if c.fs is None:
+                c.fs = {}
+            c.fs[path] = content
+
     def _context(self, pod: Obj, spec: Obj, env: list[tuple[str, str]],
-                 start: float) -> progs.Context:
+                 start: float, c: Ctr | None = None) -> progs.Context:
+        """What the run of ``c`` that started at ``start`` saw when it started."""
         hostname = pod["spec"].get("hostname") or pod["metadata"]["name"][:63]
-        return progs.Context(tuple(env), hostname, start, bool(spec.get("stdin")))
+        seed = (c.seeds or {}).get(start, ()) if c is not None else ()
+        return progs.Context(tuple(env), hostname, start, bool(spec.get("stdin")), seed)
 
     # ------------------------------------------------------------------ logs
 
@@ -1863,10 +1994,12 @@ class Kubelets(Controller):
                 f'unable to upgrade connection: container not found ("{container}")')
         spec = self._spec(pod, c)
         env = self._env_or_none(pod, spec, run)
-        ctx = self._context(pod, spec, env, c.started_at)
-        files = progs.files_at(c.outcome.files, self.clock.now() - c.started_at) \
-            if c.outcome is not None else {}
-        code, output = progs.run_probe([str(a) for a in argv], ctx, files)
+        ctx = self._context(pod, spec, env, c.started_at, c)
+        files = self._files(run, c, pod, spec, self.clock.now() - c.started_at)
+        code, output, written = progs.run_command([str(a) for a in argv], ctx, files)
+        if written:
+            self._write_files(run, c, pod, spec, written)
+            self.kick_probes(run, c)  # what an exec probe finds may have changed
         return code, output + "\n" if output else ""
 
     def logs(self, pod: Obj, container: str, params: Mapping[str, str]) -> str:
@@ -1907,7 +2040,7 @@ class Kubelets(Controller):
             raise errors.BadRequest(
                 f'container "{container}" in pod "{name}" is waiting to start: {reason}')
         lines = [(started + t, text) for t, text in self._program_lines(
-            run, pod, self._spec(pod, c), started, finished)]
+            run, c, pod, self._spec(pod, c), started, finished)]
         if note:
             lines.append((finished, note))
         return _format_logs(lines, params, now)
