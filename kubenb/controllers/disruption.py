@@ -8,10 +8,11 @@ deleted), how many must stay healthy, and so how many may go now (``disruptionsA
 - ``minAvailable: N`` (a number): N must stay healthy out of the pods there are.
 - ``minAvailable: "P%"`` and ``maxUnavailable`` (a number or a percentage): the pods there should
   be is the scale of their controllers (a Deployment's, a ReplicaSet's, a StatefulSet's, a
-  ReplicationController's ``spec.replicas``; any other built-in kind with a scale subresource is
-  asked through it); percentages are rounded up. A pod with no controller is reported with an
-  ``UnmanagedPods`` warning and not counted; a controller that cannot be found makes the budget
-  fail safe: nothing may be disrupted, and the ``DisruptionAllowed`` condition says why.
+  ReplicationController's ``spec.replicas``; any other kind with a scale subresource, a custom
+  resource's included, is asked through it); percentages are rounded up. A pod with no
+  controller is reported with an ``UnmanagedPods`` warning and not counted; a controller that
+  cannot be found makes the budget fail safe: nothing may be disrupted, and the
+  ``DisruptionAllowed`` condition says why.
 - The eviction API records each pod it lets go in ``status.disruptedPods``; such a pod is not
   counted as healthy for two minutes (``DeletionTimeout``), the time its deletion should take, so
   two evictions in a row cannot both spend the same allowance. The controller looks again when
@@ -21,9 +22,8 @@ deleted), how many must stay healthy, and so how many may go now (``disruptionsA
 else 0, and the ``DisruptionAllowed`` condition is True (``SufficientPods``) or False
 (``InsufficientPods``, or ``SyncFailed`` with the error).
 
-Differences from upstream, knowingly: a budget that failed is looked at again on the next change
-of its pods or of itself rather than retried with back-off (its inputs are those changes), and
-custom resources' scale subresources are not consulted.
+Difference from upstream, knowingly: a budget that failed is looked at again on the next change
+of its pods or of itself rather than retried with back-off (its inputs are those changes).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from kubenb.api import errors
 from kubenb.api.kinds import DEPLOYMENTS, PDBS, PODS, REPLICASETS, STATEFULSETS, builtin
-from kubenb.api.resources import BUILTIN
+from kubenb.api.resources import BUILTIN, ResourceType
 from kubenb.controllers.deployment import scaled_value
 from kubenb.controllers.podutil import (
     controller_ref,
@@ -54,6 +54,7 @@ Obj = dict[str, Any]
 #: how long an evicted pod is expected to take to be deleted (upstream's ``DeletionTimeout``)
 DELETION_TIMEOUT = 120.0
 _RCS = builtin("", "v1", "replicationcontrollers")
+_CRDS = builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 #: the other built-in kinds whose scale a pod's controller may report (getScaleController)
 _SCALABLE = {(rt.group, rt.kind): rt for rt in BUILTIN if rt.has_scale and rt.alias_of is None}
 
@@ -76,6 +77,7 @@ class DisruptionController(Controller):
         self.deployments = mgr.informer(DEPLOYMENTS)
         self.statefulsets = mgr.informer(STATEFULSETS)
         self.rcs = mgr.informer(_RCS)
+        self.crds = mgr.informer(_CRDS)
         self.pdbs.add_index(BY_NAMESPACE, by_namespace)
         self.pods.add_index(BY_NAMESPACE, by_namespace)
         self.pdbs.add_handler(Handler(on_add=self.enqueue,
@@ -194,7 +196,8 @@ class DisruptionController(Controller):
             if obj is None or obj["metadata"].get("uid") != uid:
                 return None
             return str(uid), spec_replicas(obj)
-        rt = _SCALABLE.get((group, kind))
+        rt = _SCALABLE.get((group, kind)) or self._custom_scalable(
+            str(ref.get("apiVersion", "")), str(kind))
         if rt is None:
             return None
         try:
@@ -204,6 +207,24 @@ class DisruptionController(Controller):
         if scale["metadata"].get("uid") != uid:
             return None
         return str(uid), int((scale.get("spec") or {}).get("replicas") or 0)
+
+    def _custom_scalable(self, api_version: str, kind: str) -> ResourceType | None:
+        """The custom resource ``api_version``/``kind`` when its CRD serves that version with
+        a scale subresource (what the scale client's RESTMapper finds)."""
+        group, _, version = api_version.rpartition("/")
+        for crd in self.crds.list():
+            spec = crd.get("spec") or {}
+            names = spec.get("names") or {}
+            if spec.get("group") != group or names.get("kind") != kind:
+                continue
+            for v in spec.get("versions") or ():
+                if v.get("name") == version and v.get("served", True) and \
+                        "scale" in (v.get("subresources") or {}):
+                    return ResourceType(group=group, version=version, kind=kind,
+                                        plural=str(names.get("plural", "")),
+                                        namespaced=spec.get("scope") == "Namespaced",
+                                        subresources=("status", "scale"), custom=True)
+        return None
 
     def _disrupted(self, pdb: Obj, pods: list[Obj], now: float
                    ) -> tuple[dict[str, str], float | None]:

@@ -189,3 +189,39 @@ def test_unready_pods_may_go_when_the_budget_is_healthy(c: Cluster) -> None:
     c.client.replace(kinds.PODS, pod, subresource="status")
     c.client.evict(NS, name)  # AlwaysAllow: an unready pod spends nothing
     assert c.client.get(kinds.PODS, name, NS)["metadata"].get("deletionTimestamp")
+
+
+def test_a_custom_resource_with_a_scale_subresource_gives_the_expected_count(
+        c: Cluster) -> None:
+    """An operator's resource that declares /scale counts like a built-in controller."""
+    crds = kinds.builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    c.client.create(crds, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "caches.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"plural": "caches", "singular": "cache", "kind": "Cache"},
+                 "versions": [{
+                     "name": "v1", "served": True, "storage": True,
+                     "subresources": {"status": {}, "scale": {
+                         "specReplicasPath": ".spec.replicas",
+                         "statusReplicasPath": ".status.replicas"}},
+                     "schema": {"openAPIV3Schema": {
+                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+    assert c.settle(30)
+    caches = c.registry.get("example.com", "v1", "caches")
+    assert caches is not None
+    cache = c.client.create(caches, {"apiVersion": "example.com/v1", "kind": "Cache",
+                                     "metadata": {"name": "redis", "namespace": NS},
+                                     "spec": {"replicas": 4}})
+    owner = {"apiVersion": "example.com/v1", "kind": "Cache", "name": "redis",
+             "uid": cache["metadata"]["uid"], "controller": True}
+    for i in range(3):  # the operator has made three of its four pods so far
+        c.client.create(kinds.PODS, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"redis-{i}", "namespace": NS, "labels": {"app": "redis"},
+                         "ownerReferences": [owner]},
+            "spec": {"containers": [{"name": "c", "image": "redis:7"}]}})
+    c.client.create(kinds.PDBS, budget("redis", "redis", minAvailable="50%"))
+    assert c.settle(30)
+    assert counts(c, "redis") == (3, 2, 4, 1)
+    assert allowed_condition(c, "redis")[:2] == ("True", "SufficientPods")
