@@ -111,6 +111,8 @@ class Cluster:
         self.manager.add(self.kubelets)
         self.endpoints.logs = self.kubelets.logs
         self.endpoints.execs = self.kubelets.exec
+        self.endpoints.log_followers = self.kubelets.follow
+        self.endpoints.attachers = self.kubelets.attach
         self.faults = Faults(self.kubelets, self.client)
 
     def start(self) -> Cluster:

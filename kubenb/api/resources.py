@@ -127,7 +127,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short="pvc", sub="status"),
     _r("", "v1", "PersistentVolume", "persistentvolumes", False, short="pv", sub="status"),
     _r("", "v1", "Pod", "pods", short="po", cat="all",
-       sub="status binding eviction log exec ephemeralcontainers",
+       sub="status binding eviction log exec attach ephemeralcontainers",
        fields="spec.nodeName spec.restartPolicy spec.schedulerName spec.serviceAccountName "
               "spec.hostNetwork status.phase status.podIP status.nominatedNodeName"),
     _r("", "v1", "PodTemplate", "podtemplates", generation=False),

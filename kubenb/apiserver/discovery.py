@@ -27,6 +27,7 @@ _SUBRESOURCE_KIND: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "log": ("", "", "Pod", ("get",)),
     "exec": ("", "", "PodExecOptions", ("create", "get")),
     "ephemeralcontainers": ("", "", "Pod", ("get", "patch", "update")),
+    "attach": ("", "", "PodAttachOptions", ("create", "get")),
     "finalize": ("", "", "Namespace", ("update",)),
 }
 

@@ -16,7 +16,7 @@ import ipaddress
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -84,6 +84,28 @@ ExecRunner = Callable[[Obj, str, list[str]], tuple[int, str]]
 """``(pod, container, argv) -> (exit code, output)``: the kubelet's side of ``pods/exec``."""
 
 
+class LogStream(Protocol):
+    """An open ``pods/log?follow=true``: ``poll`` gives what was written since the last poll
+    (the log so far, the first time) and whether the stream is over."""
+
+    def poll(self) -> tuple[str, bool]: ...
+
+
+LogFollower = Callable[[Obj, str, Mapping[str, str]], LogStream]
+"""``(pod, container, params) -> LogStream``: the kubelet's side of ``pods/log?follow=true``."""
+
+
+class _EndedLog:
+    """A followed log with nothing more to come."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def poll(self) -> tuple[str, bool]:
+        text, self._text = self._text, ""
+        return text, True
+
+
 class Endpoints:
     """Every API verb over one :class:`Store`."""
 
@@ -97,6 +119,10 @@ class Endpoints:
         self.logs = logs
         #: the kubelets' side of ``pods/exec`` (None: no kubelet runs the containers)
         self.execs: ExecRunner | None = None
+        #: the kubelets' side of ``pods/log?follow=true``
+        self.log_followers: LogFollower | None = None
+        #: the kubelets' side of ``pods/attach``: ``(pod, container) -> LogStream``
+        self.attachers: Callable[[Obj, str], LogStream] | None = None
         self.metrics = MetricsAPI(store, registry)
         self.on_crds_changed = on_crds_changed
         self._alloc_lock = threading.Lock()
@@ -811,6 +837,23 @@ class Endpoints:
                 f'container "{container}" in pod "{name}" is waiting to start: '
                 "ContainerCreating")
         return ""
+
+    def attach(self, namespace: str | None, name: str, container: str) -> LogStream:
+        """``pods/attach``: the container's output from now until it exits (stdin is not
+        read)."""
+        pod, container = self._container_of(namespace, name, container)
+        if self.attachers is None:
+            raise errors.BadRequest(
+                f'unable to upgrade connection: container not found ("{container}")')
+        return self.attachers(pod, container)
+
+    def log_follow(self, namespace: str | None, name: str,
+                   params: Mapping[str, str]) -> LogStream:
+        """``pods/log?follow=true``: the log so far, then what the container writes."""
+        if self.log_followers is None:
+            return _EndedLog(self.log(namespace, name, params))
+        pod, container = self._container_of(namespace, name, params.get("container") or "")
+        return self.log_followers(pod, container, params)
 
     # ------------------------------------------------------------------ reviews
 

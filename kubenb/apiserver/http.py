@@ -57,6 +57,8 @@ _NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 #: resource paths remembered by _dispatch (cleared when full: names make the set unbounded)
 _ROUTE_CACHE_SIZE = 4096
 _JSON_HEADERS: Mapping[str, str] = {"Content-Type": _JSON}
+#: how often (wall seconds) a followed log looks for new lines
+_LOG_POLL_SECONDS = 0.2
 #: the remote-command subprotocols pods/exec speaks, preferred first
 _EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 
@@ -227,9 +229,12 @@ class APIServerApp:
         q = request.query if request.query_string else _NO_QUERY
         rt = req.rt
         ep = self.endpoints
-        if req.subresource == "exec" and req.name is not None and rt.storage == ("", "pods"):
+        if req.subresource in ("exec", "attach") and req.name is not None and \
+                rt.storage == ("", "pods"):
             if method not in ("GET", "POST"):
                 raise _not_allowed()
+            if req.subresource == "attach":
+                return await self._attach(request, req, q)
             return await self._exec(request, req, q)
         if method == "GET":
             if req.watch_prefix or _flag(q.get("watch")):
@@ -243,6 +248,8 @@ class APIServerApp:
                 return self._object_response(request, rt, ep.get_scale(rt, req.namespace,
                                                                         req.name))
             if req.subresource == "log":
+                if _flag(q.get("follow")):
+                    return await self._follow_log(request, req, q)
                 text = ep.log(req.namespace, req.name, q)
                 return web.Response(text=text, content_type="text/plain")
             if req.subresource not in ("", "status", "ephemeralcontainers") or \
@@ -352,6 +359,50 @@ class APIServerApp:
                       "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
         await ws.send_bytes(b"\x03" + orjson.dumps(status))
         await ws.close()
+        return ws
+
+    async def _attach(self, request: web.BaseRequest, req: _Request,
+                      q: Mapping[str, str]) -> web.StreamResponse:
+        """``pods/attach`` over the same WebSocket protocol as exec: the container's output
+        as it writes it (stream 1), until it exits; then a Success Status (stream 3; the exit
+        code is the pod's to tell) and the close. What the client sends (stdin, resizes) is
+        read and dropped."""
+        assert req.name is not None
+        stream = self.endpoints.attach(req.namespace, req.name, q.get("container", ""))
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            raise errors.BadRequest("Upgrade request required")
+        ws = web.WebSocketResponse(protocols=_EXEC_PROTOCOLS, autoping=True)
+        await ws.prepare(request)
+        stdout = _flag(q.get("stdout", "true"))
+
+        async def drain() -> None:  # the client's messages, until it closes
+            async for _msg in ws:
+                pass
+
+        reader = asyncio.ensure_future(drain())
+        closing: asyncio.Queue[Any] = asyncio.Queue()
+        self._watch_queues.add(closing)
+        try:
+            while True:
+                text, done = stream.poll()
+                if text and stdout:
+                    await ws.send_bytes(b"\x01" + text.encode())
+                if done or reader.done():
+                    break
+                try:
+                    await asyncio.wait_for(closing.get(), _LOG_POLL_SECONDS)
+                    break  # the server is shutting down
+                except TimeoutError:
+                    pass
+            if not ws.closed:
+                await ws.send_bytes(b"\x03" + orjson.dumps({"metadata": {},
+                                                             "status": "Success"}))
+                await ws.close()
+        except (ConnectionResetError, errors.APIError):
+            pass
+        finally:
+            self._watch_queues.discard(closing)
+            reader.cancel()
         return ws
 
     # ------------------------------------------------------------------ bodies
@@ -502,6 +553,39 @@ class APIServerApp:
             parts.append(raw)
         parts.append(b"]}")
         return _json_response(b"".join(parts))
+
+    # ------------------------------------------------------------------ logs
+
+    async def _follow_log(self, request: web.BaseRequest, req: _Request,
+                          q: Mapping[str, str]) -> web.StreamResponse:
+        """``kubectl logs -f``: the log so far, then each new line as the container writes it,
+        until it exits (the stream ends then, as the kubelet's does) or the client goes."""
+        stream = self.endpoints.log_follow(req.namespace, str(req.name), q)
+        text, done = stream.poll()  # errors (waiting to start...) are answered as a Status
+        response = web.StreamResponse(status=200, headers={
+            "Content-Type": "text/plain", "Cache-Control": "no-cache, private"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        closing: asyncio.Queue[Any] = asyncio.Queue()
+        self._watch_queues.add(closing)
+        try:
+            while True:
+                if text:
+                    await response.write(text.encode())
+                if done:
+                    break
+                try:
+                    await asyncio.wait_for(closing.get(), _LOG_POLL_SECONDS)
+                    break  # the server is shutting down
+                except TimeoutError:
+                    pass
+                text, done = stream.poll()
+            await response.write_eof()
+        except (ConnectionResetError, errors.APIError):
+            pass  # the client went, or the pod did: the stream just ends
+        finally:
+            self._watch_queues.discard(closing)
+        return response
 
     # ------------------------------------------------------------------ watch
 

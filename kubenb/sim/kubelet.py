@@ -58,7 +58,7 @@ from kubenb.sim import containers as progs
 from kubenb.sim.images import ImageRef, ImageRegistry, parse_reference
 from kubenb.sim.node import node_address, node_conditions, node_object, node_status
 
-__all__ = ["MIN_GRACE_AFTER_HOOK", "Kubelets", "NodeState", "Timings"]
+__all__ = ["MIN_GRACE_AFTER_HOOK", "Kubelets", "LogFollow", "NodeState", "Timings"]
 
 #: where a container writes its termination message unless its spec says otherwise
 TERMINATION_MESSAGE_PATH = "/dev/termination-log"
@@ -2004,11 +2004,45 @@ class Kubelets(Controller):
 
     def logs(self, pod: Obj, container: str, params: Mapping[str, str]) -> str:
         """``pods/log`` for a simulated container (the apiserver checked the name)."""
+        return self._log_text(pod, container, params)[0]
+
+    def follow(self, pod: Obj, container: str, params: Mapping[str, str]) -> LogFollow:
+        """``pods/log?follow=true``: the log so far, then what the container writes until
+        it ends (or restarts, or its pod goes)."""
+        text, upto = self._log_text(pod, container, params)
+        run, c = self._container_run(pod, container)
+        if run is None or c is None or c.state != RUNNING or str(
+                params.get("previous", "")).lower() in ("true", "1"):
+            return LogFollow(self, text)
+        return LogFollow(self, text, run, c, upto,
+                         str(params.get("timestamps", "")).lower() in ("true", "1"))
+
+    def attach(self, pod: Obj, container: str) -> LogFollow:
+        """``pods/attach``: what the container writes from now on, until it exits. A container
+        started for an attach (``stdinOnce``, as ``kubectl run -i`` makes it) is followed from
+        its start, so nothing it wrote before the client got there is lost."""
+        node = (pod.get("spec") or {}).get("nodeName")
+        state = self.nodes.get(node) if node else None
+        if state is not None and not state.reachable:
+            raise errors.InternalError(
+                f'error dialing backend: dial tcp {state.host_ip}:10250: connect: no route to '
+                "host")
+        run, c = self._container_run(pod, container)
+        if state is None or c is None or run is None or c.state != RUNNING:
+            raise errors.BadRequest(
+                f'unable to upgrade connection: container not found ("{container}")')
+        if self._spec(pod, c).get("stdinOnce"):
+            return LogFollow(self, "", run, c, c.started_at - 1e-3)  # its first line included
+        return LogFollow(self, "", run, c, self.clock.now())
+
+    def _log_text(self, pod: Obj, container: str, params: Mapping[str, str]
+                  ) -> tuple[str, float]:
+        """The log ``params`` ask for, and the cluster time it runs to."""
         meta = pod["metadata"]
         name = meta["name"]
         node = (pod.get("spec") or {}).get("nodeName")
         if not node or node not in self.nodes:
-            return ""  # not on a simulated node: nothing to ask
+            return "", self.clock.now()  # not on a simulated node: nothing to ask
         state = self.nodes[node]
         if not state.reachable:
             raise errors.InternalError(
@@ -2043,7 +2077,54 @@ class Kubelets(Controller):
             run, c, pod, self._spec(pod, c), started, finished)]
         if note:
             lines.append((finished, note))
-        return _format_logs(lines, params, now)
+        return _format_logs(lines, params, now), finished
+
+
+class LogFollow:
+    """An open ``kubectl logs -f`` of one run of a container: ``poll`` gives what it wrote
+    since the last poll, and whether the stream is over (the run ended, the container restarted
+    or the pod went away), as the kubelet's follow ends when the container exits."""
+
+    def __init__(self, kubelets: Kubelets, first: str, run: Run | None = None,
+                 c: Ctr | None = None, upto: float = 0.0, stamps: bool = False) -> None:
+        self._kubelets = kubelets
+        self._first: str | None = first
+        self._run = run
+        self._c = c
+        self._started = c.started_at if c is not None else 0.0
+        self._upto = upto
+        self._stamps = {"timestamps": "true"} if stamps else {}
+
+    def poll(self) -> tuple[str, bool]:
+        first, self._first = self._first, None
+        text, done = self._more()
+        return (first or "") + text, done
+
+    def _more(self) -> tuple[str, bool]:
+        run, c, k = self._run, self._c, self._kubelets
+        if run is None or c is None:
+            return "", True
+        pod = k._pod(run)
+        if k.runs.get(run.key) is not run or pod is None:
+            self._run = None
+            return "", True
+        if c.started_at == self._started:
+            ended = c.state != RUNNING
+            until, note = (c.finished_at, c.note) if ended else (k.clock.now(), "")
+        elif c.last is not None and c.last[2] == self._started:
+            ended, until, note = True, c.last[3], c.last[5]  # restarted since: finish that run
+        else:
+            self._run = None
+            return "", True
+        lines = [(self._started + t, line) for t, line in k._program_lines(
+            run, c, pod, k._spec(pod, c), self._started, until)
+            if self._started + t > self._upto + 1e-9]
+        if ended and note:
+            lines.append((until, note))
+        self._upto = until
+        if ended:
+            self._run = None
+        return _format_logs(lines, self._stamps, until), ended
 
 
 def _format_logs(lines: list[tuple[float, str]], params: Mapping[str, str], now: float) -> str:

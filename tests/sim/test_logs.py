@@ -13,7 +13,7 @@ import pytest
 
 from kubenb import Cluster
 from kubenb.api import errors
-from tests.sim.util import make_pod, run_pod
+from tests.sim.util import faults_of, make_pod, run_pod
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ")
 
@@ -124,3 +124,80 @@ def test_kubectl_logs_over_http(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert out.stdout == "line 2\nline 3\n"
+
+
+def test_a_followed_log_streams_each_line_then_ends_with_the_container(
+        cluster: Cluster) -> None:
+    run_pod(cluster, make_pod("ticker", image="busybox:1.36", command=[
+        "sh", "-c", "i=1; while true; do echo tick $i; i=$((i+1)); sleep 10; done"]))
+    assert cluster.settle(10)  # a never-ending loop keeps no timer
+    stream = cluster.endpoints.log_follow("default", "ticker", {})
+    assert stream.poll() == ("tick 1\n", False)  # the log so far
+    assert stream.poll() == ("", False)  # nothing new yet
+    cluster.advance(10)
+    assert stream.poll() == ("tick 2\n", False)  # only what came since
+    cluster.advance(20)
+    assert stream.poll() == ("tick 3\ntick 4\n", False)
+    stamped = cluster.endpoints.log_follow("default", "ticker", {"timestamps": "true"})
+    cluster.advance(10)
+    text, done = stamped.poll()
+    assert not done and len(text.splitlines()) == 5
+    assert all(STAMP.match(line) for line in text.splitlines())
+    faults_of(cluster).kill_container("default", "ticker")
+    assert cluster.settle(60)
+    assert stream.poll() == ("tick 5\n", True)  # the container exited: the stream ends
+    assert stream.poll() == ("", True)
+
+
+def test_following_a_finished_container_gives_its_log_and_ends(cluster: Cluster) -> None:
+    run_pod(cluster, make_pod("done", image="busybox:1.36", restart_policy="Never",
+                              command=["sh", "-c", "echo one; sleep 5; echo two"]))
+    assert cluster.settle(30)
+    assert cluster.endpoints.log_follow("default", "done", {}).poll() == ("one\ntwo\n", True)
+
+
+def test_attach_streams_from_now_or_from_the_start_of_a_stdin_once_container(
+        cluster: Cluster) -> None:
+    script = "echo first; while true; do sleep 10; echo again; done"
+    run_pod(cluster, make_pod("plain", image="busybox:1.36", command=["sh", "-c", script]))
+    run_pod(cluster, make_pod("interactive", image="busybox:1.36",
+                              command=["sh", "-c", script],
+                              container={"stdin": True, "stdinOnce": True}))
+    assert cluster.settle(30)
+    plain = cluster.endpoints.attach("default", "plain", "app")
+    interactive = cluster.endpoints.attach("default", "interactive", "app")
+    assert plain.poll() == ("", False)  # what came before the attach is not sent again
+    assert interactive.poll() == ("first\n", False)
+    cluster.advance(10)
+    assert plain.poll() == ("again\n", False)
+    assert interactive.poll() == ("again\n", False)
+    with pytest.raises(errors.BadRequest, match="container nope is not valid"):
+        cluster.endpoints.attach("default", "plain", "nope")
+
+
+def test_kubectl_logs_follow_and_run_interactive(tmp_path: Path) -> None:
+    """On the real-time clock, as a notebook runs: ``logs -f`` prints each line as the
+    container writes it, and ``run -i`` gets its output through ``pods/attach``."""
+    kubectl = Path(sys.executable).parent / "kubectl"
+    if not kubectl.exists():
+        pytest.skip("kubectl is not installed in the venv")
+    with Cluster(nodes=1, seed=1, kubeconfig=tmp_path / "kubeconfig") as c:
+        env = {**os.environ, "KUBECONFIG": c.kubeconfig}
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([str(kubectl), *args], env=env, capture_output=True,
+                                  text=True, timeout=60)
+
+        run_pod(c, make_pod("counter", image="busybox:1.36", restart_policy="Never",
+                            command=["sh", "-c", "for i in 1 2 3; do echo n $i; sleep 1; "
+                                                 "done"]))
+        assert run("wait", "--for=condition=Ready", "pod/counter").returncode == 0
+        followed = run("logs", "-f", "counter")
+        assert followed.returncode == 0, followed.stderr
+        assert followed.stdout == "n 1\nn 2\nn 3\n"
+        interactive = run("run", "talk", "-i", "--rm", "--restart=Never", "--image=busybox",
+                          "--", "sh", "-c", "sleep 2; echo from the pod")
+        assert interactive.returncode == 0, interactive.stderr
+        assert "from the pod" in interactive.stdout
+        assert "falling back" not in interactive.stderr  # it came through the attach
+        assert run("get", "pod", "talk").returncode != 0  # removed
