@@ -1528,20 +1528,44 @@ def _tail(sh: Shell, argv: list[str]) -> Iterator[Event]:
 
 @_builtin("grep")
 def _grep(sh: Shell, argv: list[str]) -> Iterator[Event]:
-    args = [a for a in argv[1:] if not a.startswith("-")]
-    flags = "".join(a[1:] for a in argv[1:] if a.startswith("-"))
-    if not args:
-        sh.status = 2
-        return
-    pattern = args[0]
-    try:
-        rx = re.compile(pattern, re.I if "i" in flags else 0)
-    except re.error:
-        rx = re.compile(re.escape(pattern))
+    """grep: ``-e PATTERN`` (repeatable) or the first operand, then files (else stdin);
+    ``-i -v -c -q -F -E -w -x``, combinable (``-ic``)."""
+    patterns: list[str] = []
+    operands: list[str] = []
+    flags = ""
+    rest = iter(argv[1:])
+    for a in rest:
+        if a == "-e":
+            patterns.append(next(rest, ""))
+        elif a.startswith("-e") and len(a) > 2:
+            patterns.append(a[2:])
+        elif a == "--":
+            operands.extend(rest)
+        elif a.startswith("-") and len(a) > 1:
+            flags += a[1:]
+        else:
+            operands.append(a)
+    if not patterns:
+        if not operands:
+            sh.status = 2
+            return
+        patterns = [operands.pop(0)]
+    rxs = []
+    for pattern in patterns:
+        text = re.escape(pattern) if "F" in flags else pattern
+        if "w" in flags:
+            text = rf"\b(?:{text})\b"
+        if "x" in flags:
+            text = rf"^(?:{text})$"
+        try:
+            rxs.append(re.compile(text, re.I if "i" in flags else 0))
+        except re.error:
+            rxs.append(re.compile(re.escape(pattern), re.I if "i" in flags else 0))
     lines = sh.stdin or []
-    if len(args) > 1:
-        lines = [line for p in args[1:] for line in (sh.files.get(p) or "").split("\n")]
-    hits = [line for line in lines if bool(rx.search(line)) != ("v" in flags)]
+    if operands:
+        lines = [line for p in operands for line in (sh.files.get(p) or "").split("\n")]
+    hits = [line for line in lines
+            if any(rx.search(line) for rx in rxs) != ("v" in flags)]
     sh.status = 0 if hits else 1
     if "q" not in flags:
         yield from sh.write([str(len(hits))] if "c" in flags else hits)

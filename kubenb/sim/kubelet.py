@@ -46,13 +46,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubenb.api import errors
-from kubenb.api.kinds import CONFIGMAPS, LEASES, NODES, PODS, PVCS, SECRETS
+from kubenb.api.kinds import CONFIGMAPS, LEASES, NODES, PODS, PVCS, SECRETS, SERVICES
 from kubenb.api.meta import now_rfc3339_micro
 from kubenb.client.client import PatchType
 from kubenb.runtime.clock import Timer
 from kubenb.runtime.controller import Controller, Request, Result
 from kubenb.runtime.events import EventRecorder
-from kubenb.runtime.informer import Handler, by_node
+from kubenb.runtime.informer import BY_NAMESPACE, Handler, by_namespace, by_node
 from kubenb.runtime.manager import Manager
 from kubenb.sim import containers as progs
 from kubenb.sim.images import ImageRef, ImageRegistry, parse_reference
@@ -398,6 +398,8 @@ class Kubelets(Controller):
         self.pods.add_handler(Handler(self._on_add, self._on_update, self._on_delete))
         self.configmaps = mgr.informer(CONFIGMAPS)
         self.secrets = mgr.informer(SECRETS)
+        self.services = mgr.informer(SERVICES)
+        self.services.add_index(BY_NAMESPACE, by_namespace)
         self.configmaps.add_handler(Handler(self._on_config, lambda _o, n: self._on_config(n)))
         self.secrets.add_handler(Handler(self._on_config, lambda _o, n: self._on_config(n)))
 
@@ -1757,18 +1759,53 @@ class Kubelets(Controller):
                     name = prefix + k
                     if re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
                         values[name] = v
+        services = self._service_env(ns) if pod["spec"].get("enableServiceLinks", True) else {}
         for var in spec.get("env") or ():
             name = var.get("name", "")
             if "valueFrom" not in var:
-                values[name] = _expand(str(var.get("value") or ""), values)
+                values[name] = _expand(str(var.get("value") or ""),
+                                       {**services, **values} if services else values)
                 continue
             source = var["valueFrom"] or {}
             value = self._value_from(pod, spec, run, source)
             if value is not None:
                 values[name] = value
         head = [*DEFAULT_ENV_HEAD, ("HOSTNAME", hostname)]
-        tail = [(k, v) for k, v in DEFAULT_ENV_TAIL if k not in values]
+        tail = [(k, v) for k, v in (*services.items(), *DEFAULT_ENV_TAIL) if k not in values]
         return [(k, v) for k, v in head if k not in values] + list(values.items()) + tail
+
+    def _service_env(self, namespace: str) -> dict[str, str]:
+        """The variables the kubelet gives a container for each Service of its namespace that
+        has a cluster IP (``enableServiceLinks``, the default): ``WEB_SERVICE_HOST``,
+        ``WEB_SERVICE_PORT[_<NAME>]`` and the Docker-link ``WEB_PORT_80_TCP...`` ones. The
+        ``kubernetes`` Service's are always there (``DEFAULT_ENV_TAIL``)."""
+        env: dict[str, str] = {}
+        for svc in sorted(self.services.by_index(BY_NAMESPACE, namespace),
+                          key=lambda s: s["metadata"]["name"]):
+            name = svc["metadata"]["name"]
+            spec = svc.get("spec") or {}
+            ip, ports = spec.get("clusterIP"), spec.get("ports") or ()
+            if not ip or ip == "None" or not ports or (namespace, name) == ("default",
+                                                                          "kubernetes"):
+                continue
+            prefix = name.upper().replace("-", "_")
+            env[f"{prefix}_SERVICE_HOST"] = ip
+            env[f"{prefix}_SERVICE_PORT"] = str(ports[0].get("port"))
+            for p in ports:
+                if p.get("name"):
+                    env[f"{prefix}_SERVICE_PORT_{p['name'].upper().replace('-', '_')}"] = str(
+                        p.get("port"))
+            for i, p in enumerate(ports):
+                proto = str(p.get("protocol") or "TCP")
+                url = f"{proto.lower()}://{ip}:{p.get('port')}"
+                if i == 0:
+                    env[f"{prefix}_PORT"] = url
+                port_prefix = f"{prefix}_PORT_{p.get('port')}_{proto.upper()}"
+                env[port_prefix] = url
+                env[f"{port_prefix}_PROTO"] = proto.lower()
+                env[f"{port_prefix}_PORT"] = str(p.get("port"))
+                env[f"{port_prefix}_ADDR"] = ip
+        return env
 
     def _config_data(self, kind: str, ns: str, name: str,
                      optional: bool) -> dict[str, str] | None:

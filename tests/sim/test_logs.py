@@ -201,3 +201,40 @@ def test_kubectl_logs_follow_and_run_interactive(tmp_path: Path) -> None:
         assert "from the pod" in interactive.stdout
         assert "falling back" not in interactive.stderr  # it came through the attach
         assert run("get", "pod", "talk").returncode != 0  # removed
+
+
+def test_services_of_the_namespace_become_environment_variables(cluster: Cluster) -> None:
+    """As the kubelet does for ``enableServiceLinks`` (the default): each Service with a
+    cluster IP gives ``<NAME>_SERVICE_HOST``, ``_SERVICE_PORT[_<PORT NAME>]`` and the
+    Docker-link ``<NAME>_PORT_<port>_<PROTO>...`` variables; headless ones give none."""
+    services = cluster.kubelets.services.rt
+    cluster.client.create(services, {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "my-db", "namespace": "default"},
+        "spec": {"selector": {"app": "db"}, "ports": [
+            {"name": "sql", "port": 5432, "targetPort": 5432},
+            {"name": "metrics", "port": 9187, "protocol": "UDP"}]}})
+    cluster.client.create(services, {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "peers", "namespace": "default"},
+        "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 80}]}})
+    assert cluster.settle(10)
+    ip = cluster.client.get(services, "my-db", "default")["spec"]["clusterIP"]
+    script = "printenv | grep -e MY_DB -e PEERS; echo url=$(MY_DB_SERVICE_HOST):$(MY_DB_PORT)"
+    run_pod(cluster, make_pod("client", image="busybox:1.36", restart_policy="Never",
+                              command=["sh", "-c", script]))
+    run_pod(cluster, make_pod("unlinked", image="busybox:1.36", restart_policy="Never",
+                              command=["sh", "-c", "printenv | grep -c MY_DB; true"],
+                              enableServiceLinks=False))
+    assert cluster.settle(10)
+    lines = cluster.client.log("default", "client").splitlines()
+    assert lines[:-1] == [
+        f"MY_DB_SERVICE_HOST={ip}", "MY_DB_SERVICE_PORT=5432", "MY_DB_SERVICE_PORT_SQL=5432",
+        "MY_DB_SERVICE_PORT_METRICS=9187", f"MY_DB_PORT=tcp://{ip}:5432",
+        f"MY_DB_PORT_5432_TCP=tcp://{ip}:5432", "MY_DB_PORT_5432_TCP_PROTO=tcp",
+        "MY_DB_PORT_5432_TCP_PORT=5432", f"MY_DB_PORT_5432_TCP_ADDR={ip}",
+        f"MY_DB_PORT_9187_UDP=udp://{ip}:9187", "MY_DB_PORT_9187_UDP_PROTO=udp",
+        "MY_DB_PORT_9187_UDP_PORT=9187", f"MY_DB_PORT_9187_UDP_ADDR={ip}"]
+    # $(VAR) in a command is the kubelet's expansion, service variables included
+    assert lines[-1] == f"url={ip}:tcp://{ip}:5432"
+    assert cluster.client.log("default", "unlinked") == "0\n"
