@@ -16,7 +16,7 @@ import math
 import re
 from fractions import Fraction
 
-__all__ = ["milli_value", "parse_or_none", "parse_quantity", "value"]
+__all__ = ["format_quantity", "milli_value", "parse_or_none", "parse_quantity", "value"]
 
 _BINARY = {"Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
 _DECIMAL = {"n": Fraction(1, 10 ** 9), "u": Fraction(1, 10 ** 6), "m": Fraction(1, 1000), "": 1,
@@ -72,3 +72,31 @@ def milli_value(quantity: str | int | float | None) -> int:
 def value(quantity: str | int | float | None) -> int:
     """``Quantity.Value()``: the integer value, rounded up (bytes, pod counts, devices)."""
     return math.ceil(parse_quantity(quantity))
+
+
+def format_quantity(amount: Fraction, *, binary: bool) -> str:
+    """``Quantity.String()`` of an amount: its canonical spelling, in the binary-SI format
+    (``1536Mi``, for quantities written with ``Ki``/``Mi``/``Gi``...) or the decimal-SI one
+    (``1500m``, ``2``, ``3k``). An amount binary suffixes cannot say exactly is written in
+    decimal, as Go does."""
+    if amount < 0:
+        return "-" + format_quantity(-amount, binary=binary)
+    if amount.denominator == 1:
+        n = int(amount)
+        if binary and n:
+            for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
+                unit = _BINARY[suffix]
+                if n >= unit and n % unit == 0:
+                    return f"{n // unit}{suffix}"
+            if n < 1024:
+                return str(n)
+        for suffix in ("E", "P", "T", "G", "M", "k"):
+            unit = int(_DECIMAL[suffix])
+            if n >= unit and n % unit == 0:
+                return f"{n // unit}{suffix}"
+        return str(n)
+    for suffix, scale in (("m", 10 ** 3), ("u", 10 ** 6), ("n", 10 ** 9)):
+        scaled = amount * scale
+        if scaled.denominator == 1:
+            return f"{int(scaled)}{suffix}"
+    return f"{math.ceil(amount * 10 ** 9)}n"

@@ -29,7 +29,7 @@ from kubenb.api.selectors import (
     LabelSelector,
     selector_from_label_selector,
 )
-from kubenb.apiserver import defaults
+from kubenb.apiserver import defaults, limitranger
 from kubenb.apiserver.metrics import MetricsAPI, is_metrics
 from kubenb.apiserver.patch import apply as ssa
 from kubenb.apiserver.patch.merge import JSONPatchError, json_merge_patch, json_patch
@@ -291,9 +291,20 @@ class Endpoints:
             defaults.prepare_for_create(group=rt.group, kind=rt.kind, obj=obj, now=now)
             if storage == ("", "pods"):
                 defaults.admit_pod(obj)
+                limitranger.admit_pod(obj, self._limit_ranges(obj))
+            elif storage == ("", "persistentvolumeclaims"):
+                limitranger.admit_claim(obj, self._limit_ranges(obj))
         if storage == self._crd_rt.storage:
             self._validate_crd(obj)
             obj["status"] = _crd_status(obj, now=now or self._now())
+
+    def _limit_ranges(self, obj: Obj) -> list[Obj]:
+        """The LimitRanges of the namespace ``obj`` is created in."""
+        namespace = obj["metadata"].get("namespace")
+        if not namespace:
+            return []
+        return [orjson.loads(raw) for raw in
+                self.store.list(self._rt("", "v1", "limitranges"), namespace=namespace).items]
 
     @staticmethod
     def _system_fields(obj: Obj) -> None:
