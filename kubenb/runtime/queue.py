@@ -36,6 +36,8 @@ class RateLimiter(Generic[K]):
     def when(self, item: K) -> float:
         n = self._failures.get(item, 0)
         self._failures[item] = n + 1
+        if n >= 64:  # long past the cap; 2**n would not even fit a float after ~1000 failures
+            return self.cap
         return min(self.cap, self.base * (2 ** n))
 
     def retries(self, item: K) -> int:

@@ -109,6 +109,14 @@ def test_rate_limited_backoff_doubles_until_forget() -> None:
     assert limiter.when("k") == 0.005
 
 
+def test_backoff_stays_at_the_cap_however_often_an_item_fails() -> None:
+    """An item that fails for ever (a create a quota refuses, on the max clock) once made
+    ``2 ** n`` too large for a float and broke the engine's step."""
+    limiter: RateLimiter[str] = RateLimiter(base=0.005, cap=1000.0)
+    delays = [limiter.when("k") for _ in range(5000)]
+    assert delays[-1] == 1000.0 and max(delays) == 1000.0
+
+
 def test_shut_down_drops_everything() -> None:
     clock = VirtualClock(0.0)
     q: WorkQueue[str] = WorkQueue(clock)
