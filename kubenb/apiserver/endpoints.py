@@ -29,7 +29,7 @@ from kubenb.api.selectors import (
     LabelSelector,
     selector_from_label_selector,
 )
-from kubenb.apiserver import defaults, limitranger
+from kubenb.apiserver import defaults, limitranger, resourcequota
 from kubenb.apiserver.metrics import MetricsAPI, is_metrics
 from kubenb.apiserver.patch import apply as ssa
 from kubenb.apiserver.patch.merge import JSONPatchError, json_merge_patch, json_patch
@@ -297,6 +297,24 @@ class Endpoints:
         if storage == self._crd_rt.storage:
             self._validate_crd(obj)
             obj["status"] = _crd_status(obj, now=now or self._now())
+        if rt.namespaced:
+            self._admit_quota(rt, obj)
+
+    def _admit_quota(self, rt: ResourceType, obj: Obj) -> None:
+        """ResourceQuota admission, when the namespace has quotas."""
+        namespace = obj["metadata"].get("namespace")
+        quotas_rt = self._rt("", "v1", "resourcequotas")
+        raw = self.store.list(quotas_rt, namespace=namespace).items if namespace else []
+        if not raw:
+            return
+        storage_rt = self.store._storage_rt(rt)
+
+        def existing() -> list[Obj]:
+            return [orjson.loads(item) for item in
+                    self.store.list(storage_rt, namespace=namespace).items]
+
+        resourcequota.admit(storage_rt.group, storage_rt.plural, obj,
+                            [orjson.loads(item) for item in raw], existing)
 
     def _limit_ranges(self, obj: Obj) -> list[Obj]:
         """The LimitRanges of the namespace ``obj`` is created in."""

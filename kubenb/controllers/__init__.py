@@ -28,6 +28,7 @@ def default_controllers() -> list[Controller]:
     from kubenb.controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
     from kubenb.controllers.podgc import PodGCController
     from kubenb.controllers.replicaset import ReplicaSetController
+    from kubenb.controllers.resourcequota import ResourceQuotaController
     from kubenb.controllers.statefulset import StatefulSetController
     from kubenb.controllers.ttl import TTLAfterFinishedController
     from kubenb.controllers.volume import PersistentVolumeController
@@ -50,4 +51,5 @@ def default_controllers() -> list[Controller]:
         PersistentVolumeController(),
         HorizontalPodAutoscalerController(),
         DisruptionController(),
+        ResourceQuotaController(),
     ]

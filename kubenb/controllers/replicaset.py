@@ -191,10 +191,12 @@ def _update_status(ctrl: ReplicaSetController, rs: Obj, pods: list[Obj], failure
     if failure is not None:
         previous = next((c for c in old.get("conditions") or ()
                          if c.get("type") == "ReplicaFailure"), None)
-        conditions.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
-                           "message": failure,
-                           "lastTransitionTime": (previous or {}).get("lastTransitionTime")
-                           or now_string(now)})
+        # calculateStatus sets the condition only when there is none: a failure that goes on
+        # keeps its first message (each refused create names another generated pod, and
+        # rewriting it would wake the controllers at once instead of after the back-off)
+        conditions.append(previous or {"type": "ReplicaFailure", "status": "True",
+                                       "reason": "FailedCreate", "message": failure,
+                                       "lastTransitionTime": now_string(now)})
     if conditions:
         status["conditions"] = conditions
     if status != {k: v for k, v in old.items() if k in status or k in (
