@@ -304,7 +304,9 @@ class Endpoints:
         """ResourceQuota admission, when the namespace has quotas."""
         namespace = obj["metadata"].get("namespace")
         quotas_rt = self._rt("", "v1", "resourcequotas")
-        raw = self.store.list(quotas_rt, namespace=namespace).items if namespace else []
+        if not namespace or not self.store.count(quotas_rt):  # the usual case: no quota at all
+            return
+        raw = self.store.list(quotas_rt, namespace=namespace).items
         if not raw:
             return
         storage_rt = self.store._storage_rt(rt)
@@ -319,10 +321,11 @@ class Endpoints:
     def _limit_ranges(self, obj: Obj) -> list[Obj]:
         """The LimitRanges of the namespace ``obj`` is created in."""
         namespace = obj["metadata"].get("namespace")
-        if not namespace:
+        limit_ranges = self._rt("", "v1", "limitranges")
+        if not namespace or not self.store.count(limit_ranges):
             return []
         return [orjson.loads(raw) for raw in
-                self.store.list(self._rt("", "v1", "limitranges"), namespace=namespace).items]
+                self.store.list(limit_ranges, namespace=namespace).items]
 
     @staticmethod
     def _system_fields(obj: Obj) -> None:
