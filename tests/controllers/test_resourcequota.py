@@ -4,6 +4,7 @@ the Kubernetes docs' "Configure Memory and CPU Quotas" and "Configure a Pod Quot
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,8 +133,9 @@ def test_object_counts_services_and_scopes(c: Cluster) -> None:
     c.endpoints.create(services, NS, {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "np"},
         "spec": {"type": "NodePort", "selector": {"a": "b"}, "ports": [{"port": 80}]}}, USER)
-    with pytest.raises(errors.Forbidden, match='services "np2" is forbidden: exceeded quota: '
-                                               "objects, requested: services.nodeports=1"):
+    with pytest.raises(errors.Forbidden, match=re.escape(
+            'services "np2" is forbidden: exceeded quota: objects, requested: '
+            "services.nodeports=1")):
         c.endpoints.create(services, NS, {
             "apiVersion": "v1", "kind": "Service", "metadata": {"name": "np2"},
             "spec": {"type": "NodePort", "selector": {"a": "b"}, "ports": [{"port": 81}]}},
@@ -154,9 +156,9 @@ def test_object_counts_services_and_scopes(c: Cluster) -> None:
                                                                "image": "nginx"}]}}}}
 
     c.endpoints.create(kinds.DEPLOYMENTS, NS, deployment("d1"), USER)
-    with pytest.raises(errors.Forbidden, match='deployments.apps "d2" is forbidden: exceeded '
-                                               "quota: objects, requested: "
-                                               "count/deployments.apps=1"):
+    with pytest.raises(errors.Forbidden, match=re.escape(
+            'deployments.apps "d2" is forbidden: exceeded quota: objects, requested: '
+            "count/deployments.apps=1")):
         c.endpoints.create(kinds.DEPLOYMENTS, NS, deployment("d2"), USER)
     # the BestEffort quota counts only pods with no requests or limits
     create(c, pod("be-1"))
