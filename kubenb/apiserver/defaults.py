@@ -966,9 +966,39 @@ def _mutating_webhooks(obj: Obj, version: str) -> None:
     _webhooks(obj, mutating=True)
 
 
+def _rfc3339(value: Any, *, micro: bool) -> Any:
+    """A ``metav1.Time`` (whole seconds) or ``MicroTime`` as Go writes it back: UTC, ``Z``.
+    What is already in that form, or is not a time, is returned as it is."""
+    if not isinstance(value, str) or (value.endswith("Z") and len(value) == (27 if micro
+                                                                                else 20)):
+        return value
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if when.tzinfo is None:
+        return value
+    when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _event(obj: Obj, version: str) -> None:
+    """An Event's times as the apiserver stores them (clients such as kopf send
+    ``2026-01-15T10:00:00.123456+00:00``; Go decodes and writes ``...Z``)."""
+    for key in ("firstTimestamp", "lastTimestamp"):
+        if key in obj:
+            obj[key] = _rfc3339(obj[key], micro=False)
+    if "eventTime" in obj:
+        obj["eventTime"] = _rfc3339(obj["eventTime"], micro=True)
+    series = obj.get("series")
+    if isinstance(series, dict) and "lastObservedTime" in series:
+        series["lastObservedTime"] = _rfc3339(series["lastObservedTime"], micro=True)
+
+
 _Defaulter = Callable[[Obj, str], None]
 
 _DEFAULTERS: dict[tuple[str, str], _Defaulter] = {
+    ("", "Event"): _event,
     ("", "Pod"): _pod,
     ("", "PodTemplate"): _pod_template_kind,
     ("", "ReplicationController"): _replication_controller,

@@ -1273,6 +1273,8 @@ def test_pod_disruption_budget_on_create() -> None:
 # Properties over every kind: idempotence, explicit values, odd shapes.
 
 FIXTURES: list[tuple[str, str, str, Callable[[], Obj]]] = [
+    ("", "v1", "Event", lambda: {"metadata": {"name": "e"},
+                                 "eventTime": "2026-01-15T10:00:00.5+00:00"}),
     (
         "",
         "v1",
@@ -1670,3 +1672,25 @@ def test_priority_admission() -> None:
 def test_system_priority_classes_are_stored_defaulted() -> None:
     for pc in system_priority_classes():
         assert defaulted("scheduling.k8s.io", "v1", "PriorityClass", pc) == pc
+
+
+def test_event_times_are_stored_as_go_writes_them() -> None:
+    """kopf sends Python's isoformat; Go decodes metav1.Time / MicroTime and writes UTC ``Z``."""
+    event = {"apiVersion": "v1", "kind": "Event",
+             "metadata": {"name": "e", "namespace": "default"},
+             "involvedObject": {"kind": "Pod", "name": "p"},
+             "firstTimestamp": "2026-01-15T10:00:00.678519+00:00",
+             "lastTimestamp": "2026-01-15T12:00:05+02:00",
+             "eventTime": "2026-01-15T10:00:00.678519+00:00",
+             "series": {"count": 2, "lastObservedTime": "2026-01-15T10:00:01Z"}}
+    apply_defaults(group="", version="v1", kind="Event", obj=event)
+    assert event["firstTimestamp"] == "2026-01-15T10:00:00Z"
+    assert event["lastTimestamp"] == "2026-01-15T10:00:05Z"
+    assert event["eventTime"] == "2026-01-15T10:00:00.678519Z"
+    assert event["series"]["lastObservedTime"] == "2026-01-15T10:00:01.000000Z"
+    canonical = dict(event)
+    apply_defaults(group="", version="v1", kind="Event", obj=event)
+    assert event == canonical  # idempotent
+    odd = {"eventTime": None, "firstTimestamp": "not a time"}
+    apply_defaults(group="", version="v1", kind="Event", obj=odd)
+    assert odd == {"eventTime": None, "firstTimestamp": "not a time"}
