@@ -22,7 +22,7 @@ import gc
 import hmac
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -40,7 +40,7 @@ from kubenb.api.selectors import (
 )
 from kubenb.apiserver import openapi_proto, printers, protobuf
 from kubenb.apiserver.discovery import Discovery, version_info
-from kubenb.apiserver.endpoints import Endpoints, PatchType, WriteOptions
+from kubenb.apiserver.endpoints import Endpoints, LogStream, PatchType, WriteOptions
 from kubenb.apiserver.openapi import OpenAPI
 from kubenb.apiserver.store import WatchEvent
 
@@ -380,20 +380,14 @@ class APIServerApp:
                 pass
 
         reader = asyncio.ensure_future(drain())
-        closing: asyncio.Queue[Any] = asyncio.Queue()
-        self._watch_queues.add(closing)
         try:
-            while True:
-                text, done = stream.poll()
-                if text and stdout:
-                    await ws.send_bytes(b"\x01" + text.encode())
-                if done or reader.done():
-                    break
-                try:
-                    await asyncio.wait_for(closing.get(), _LOG_POLL_SECONDS)
-                    break  # the server is shutting down
-                except TimeoutError:
-                    pass
+            text, done = stream.poll()
+            if text and stdout:
+                await ws.send_bytes(b"\x01" + text.encode())
+            if not done:
+                async for more in self._polled(stream, reader):
+                    if stdout:
+                        await ws.send_bytes(b"\x01" + more.encode())
             if not ws.closed:
                 await ws.send_bytes(b"\x03" + orjson.dumps({"metadata": {},
                                                              "status": "Success"}))
@@ -401,7 +395,6 @@ class APIServerApp:
         except (ConnectionResetError, errors.APIError):
             pass
         finally:
-            self._watch_queues.discard(closing)
             reader.cancel()
         return ws
 
@@ -566,26 +559,37 @@ class APIServerApp:
             "Content-Type": "text/plain", "Cache-Control": "no-cache, private"})
         response.enable_chunked_encoding()
         await response.prepare(request)
-        closing: asyncio.Queue[Any] = asyncio.Queue()
-        self._watch_queues.add(closing)
         try:
-            while True:
-                if text:
-                    await response.write(text.encode())
-                if done:
-                    break
-                try:
-                    await asyncio.wait_for(closing.get(), _LOG_POLL_SECONDS)
-                    break  # the server is shutting down
-                except TimeoutError:
-                    pass
-                text, done = stream.poll()
+            if text:
+                await response.write(text.encode())
+            if not done:
+                async for more in self._polled(stream):
+                    await response.write(more.encode())
             await response.write_eof()
         except (ConnectionResetError, errors.APIError):
             pass  # the client went, or the pod did: the stream just ends
+        return response
+
+    async def _polled(self, stream: LogStream, until: asyncio.Future[Any] | None = None
+                      ) -> AsyncIterator[str]:
+        """What ``stream`` gives, polled every ``_LOG_POLL_SECONDS``, until it is over, the
+        server shuts down, or ``until`` is done (the client went)."""
+        closing: asyncio.Queue[Any] = asyncio.Queue()
+        self._watch_queues.add(closing)
+        try:
+            while until is None or not until.done():
+                try:
+                    await asyncio.wait_for(closing.get(), _LOG_POLL_SECONDS)
+                    return  # the server is shutting down
+                except TimeoutError:
+                    pass
+                text, done = stream.poll()
+                if text:
+                    yield text
+                if done:
+                    return
         finally:
             self._watch_queues.discard(closing)
-        return response
 
     # ------------------------------------------------------------------ watch
 

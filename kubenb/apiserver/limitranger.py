@@ -19,7 +19,8 @@ Pure functions over plain objects: the caller reads the LimitRanges.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -80,18 +81,10 @@ def admit_claim(claim: Obj, limit_ranges: Iterable[Mapping[str, Any]]) -> None:
     requests = ((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}
     for item in _items(limit_ranges, _CLAIM):
         # what the user asked for is all that counts: min and max both hold the request
-        failures += _check({"min": item.get("min") or {}}, _CLAIM, requests, {})
-        for name, enforced in (item.get("max") or {}).items():
-            ceiling = parse_or_none(enforced)
-            req = requests.get(name)
-            if ceiling is None:
-                continue
-            if req is None:
-                failures.append(f"maximum {name} usage per {_CLAIM} is {_canonical(enforced)}."
-                                "  No request is specified")
-            elif _value(req) > ceiling:
-                failures.append(f"maximum {name} usage per {_CLAIM} is {_canonical(enforced)}, "
-                                f"but request is {_canonical(req)}")
+        failures += _bounds(item.get("min"), "minimum", _CLAIM, (requests, "request"),
+                            ({}, "limit"), operator.lt)
+        failures += _bounds(item.get("max"), "maximum", _CLAIM, (requests, "request"),
+                            ({}, "limit"), operator.gt)
     if failures:
         name = claim["metadata"].get("name") or ""
         raise errors.Forbidden(
@@ -153,39 +146,10 @@ def _canonical(q: Any) -> str:
 def _check(item: Mapping[str, Any], kind: str, requests: Mapping[str, Any],
            limits: Mapping[str, Any]) -> list[str]:
     """minConstraint, maxConstraint and limitRequestRatioConstraint of one item."""
-    failures = []
-    for name, enforced in (item.get("min") or {}).items():
-        floor = parse_or_none(enforced)
-        if floor is None:
-            continue
-        req = requests.get(name)
-        lim = limits.get(name)
-        shown = _canonical(enforced)
-        if req is None:
-            failures.append(f"minimum {name} usage per {kind} is {shown}.  No request is "
-                            "specified")
-        elif _value(req) < floor:
-            failures.append(f"minimum {name} usage per {kind} is {shown}, but request is "
-                            f"{_text(req, name)}")
-        elif lim is not None and _value(lim) < floor:
-            failures.append(f"minimum {name} usage per {kind} is {shown}, but limit is "
-                            f"{_text(lim, name)}")
-    for name, enforced in (item.get("max") or {}).items():
-        ceiling = parse_or_none(enforced)
-        if ceiling is None:
-            continue
-        req = requests.get(name)
-        lim = limits.get(name)
-        shown = _canonical(enforced)
-        if lim is None:
-            failures.append(f"maximum {name} usage per {kind} is {shown}.  No limit is "
-                            "specified")
-        elif _value(lim) > ceiling:
-            failures.append(f"maximum {name} usage per {kind} is {shown}, but limit is "
-                            f"{_text(lim, name)}")
-        elif req is not None and _value(req) > ceiling:
-            failures.append(f"maximum {name} usage per {kind} is {shown}, but request is "
-                            f"{_text(req, name)}")
+    failures = _bounds(item.get("min"), "minimum", kind, (requests, "request"),
+                       (limits, "limit"), operator.lt)
+    failures += _bounds(item.get("max"), "maximum", kind, (limits, "limit"),
+                        (requests, "request"), operator.gt)
     for name, enforced in (item.get("maxLimitRequestRatio") or {}).items():
         ratio = parse_or_none(enforced)
         if ratio is None:
@@ -204,6 +168,31 @@ def _check(item: Mapping[str, Any], kind: str, requests: Mapping[str, Any],
             if observed > ratio:
                 failures.append(f"{name} max limit to request ratio per {kind} is {shown}, "
                                 f"but provided ratio is {float(observed):f}")
+    return failures
+
+
+def _bounds(enforced: Any, word: str, kind: str, needed: tuple[Mapping[str, Any], str],
+            other: tuple[Mapping[str, Any], str],
+            beyond: Callable[[Fraction, Fraction], bool]) -> list[str]:
+    """minConstraint (``needed`` the requests, ``beyond`` below) or maxConstraint (``needed``
+    the limits, ``beyond`` above): the needed value must be there, and neither may be beyond
+    the bound."""
+    failures = []
+    for name, text in (enforced or {}).items():
+        bound = parse_or_none(text)
+        if bound is None:
+            continue
+        shown = _canonical(text)
+        first, second = needed[0].get(name), other[0].get(name)
+        if first is None:
+            failures.append(f"{word} {name} usage per {kind} is {shown}.  No {needed[1]} is "
+                            "specified")
+        elif beyond(_value(first), bound):
+            failures.append(f"{word} {name} usage per {kind} is {shown}, but {needed[1]} is "
+                            f"{_text(first, name)}")
+        elif second is not None and beyond(_value(second), bound):
+            failures.append(f"{word} {name} usage per {kind} is {shown}, but {other[1]} is "
+                            f"{_text(second, name)}")
     return failures
 
 

@@ -489,17 +489,7 @@ def _pod_spec(spec: Any, path: str, *, restart: tuple[str, ...] | None) -> list[
             if not isinstance(c, Mapping):
                 continue
             cpath = f"{path}.{group}[{i}]"
-            cname = c.get("name")
-            if not cname:
-                causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.name"))
-            else:
-                causes += validate_dns1123_label(str(cname), f"{cpath}.name")
-                if cname in seen:
-                    causes.append(Cause("FieldValueDuplicate",
-                                        f"Duplicate value: {_quote(cname)}", f"{cpath}.name"))
-                seen.add(str(cname))
-            if not c.get("image"):
-                causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.image"))
+            causes += _name_and_image(c, cpath, seen)
             for j, port in enumerate(c.get("ports") or ()):
                 value = port.get("containerPort") if isinstance(port, Mapping) else None
                 if isinstance(value, int) and not 0 < value < 65536:
@@ -513,6 +503,24 @@ def _pod_spec(spec: Any, path: str, *, restart: tuple[str, ...] | None) -> list[
         causes.append(Cause("FieldValueNotSupported",
                             f"Unsupported value: {_quote(policy)}: supported values: {allowed}",
                             f"{path}.restartPolicy"))
+    return causes
+
+
+def _name_and_image(c: Mapping[str, Any], cpath: str, seen: set[str]) -> list[Cause]:
+    """A container's name (a DNS label, unique among the pod's containers: ``seen`` collects
+    them) and its image, both required."""
+    causes: list[Cause] = []
+    cname = c.get("name")
+    if not cname:
+        causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.name"))
+    else:
+        causes += validate_dns1123_label(str(cname), f"{cpath}.name")
+        if cname in seen:
+            causes.append(Cause("FieldValueDuplicate", f"Duplicate value: {_quote(cname)}",
+                                f"{cpath}.name"))
+        seen.add(str(cname))
+    if not c.get("image"):
+        causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.image"))
     return causes
 
 
@@ -533,17 +541,7 @@ def _ephemeral_containers(spec: Mapping[str, Any], path: str, names: set[str]) -
         if not isinstance(c, Mapping):
             continue
         cpath = f"{path}.ephemeralContainers[{i}]"
-        cname = c.get("name")
-        if not cname:
-            causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.name"))
-        else:
-            causes += validate_dns1123_label(str(cname), f"{cpath}.name")
-            if cname in names:
-                causes.append(Cause("FieldValueDuplicate", f"Duplicate value: {_quote(cname)}",
-                                    f"{cpath}.name"))
-            names.add(str(cname))
-        if not c.get("image"):
-            causes.append(Cause("FieldValueRequired", "Required value", f"{cpath}.image"))
+        causes += _name_and_image(c, cpath, names)
         target = c.get("targetContainerName")
         if target and target not in others:
             causes.append(Cause("FieldValueNotFound", f"Not found: {_quote(target)}",

@@ -2014,11 +2014,9 @@ class Kubelets(Controller):
             return None, None
         return run, next((x for x in run.ctrs if x.name == container), None)
 
-    def exec(self, pod: Obj, container: str, argv: list[str]) -> tuple[int, str]:
-        """``pods/exec`` in a simulated container: ``argv`` runs in the simulated shell against
-        the files the container's program has written by now, with its environment (``env``,
-        ``cat /tmp/healthy``, ``sh -c 'echo $HOSTNAME'``). A command the shell does not know
-        succeeds with no output. Returns (exit code, output)."""
+    def _streaming_to(self, pod: Obj, container: str) -> tuple[Run, Ctr]:
+        """The running container an exec or attach reaches, as the kubelet's streaming server
+        finds it (an unreachable node cannot be dialled)."""
         node = (pod.get("spec") or {}).get("nodeName")
         state = self.nodes.get(node) if node else None
         if state is not None and not state.reachable:
@@ -2029,6 +2027,14 @@ class Kubelets(Controller):
         if state is None or c is None or run is None or c.state != RUNNING:
             raise errors.BadRequest(
                 f'unable to upgrade connection: container not found ("{container}")')
+        return run, c
+
+    def exec(self, pod: Obj, container: str, argv: list[str]) -> tuple[int, str]:
+        """``pods/exec`` in a simulated container: ``argv`` runs in the simulated shell against
+        the files the container's program has written by now, with its environment (``env``,
+        ``cat /tmp/healthy``, ``sh -c 'echo $HOSTNAME'``). A command the shell does not know
+        succeeds with no output. Returns (exit code, output)."""
+        run, c = self._streaming_to(pod, container)
         spec = self._spec(pod, c)
         env = self._env_or_none(pod, spec, run)
         ctx = self._context(pod, spec, env, c.started_at, c)
@@ -2058,16 +2064,7 @@ class Kubelets(Controller):
         """``pods/attach``: what the container writes from now on, until it exits. A container
         started for an attach (``stdinOnce``, as ``kubectl run -i`` makes it) is followed from
         its start, so nothing it wrote before the client got there is lost."""
-        node = (pod.get("spec") or {}).get("nodeName")
-        state = self.nodes.get(node) if node else None
-        if state is not None and not state.reachable:
-            raise errors.InternalError(
-                f'error dialing backend: dial tcp {state.host_ip}:10250: connect: no route to '
-                "host")
-        run, c = self._container_run(pod, container)
-        if state is None or c is None or run is None or c.state != RUNNING:
-            raise errors.BadRequest(
-                f'unable to upgrade connection: container not found ("{container}")')
+        run, c = self._streaming_to(pod, container)
         if self._spec(pod, c).get("stdinOnce"):
             return LogFollow(self, "", run, c, c.started_at - 1e-3)  # its first line included
         return LogFollow(self, "", run, c, self.clock.now())
