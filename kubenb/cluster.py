@@ -113,6 +113,7 @@ class Cluster:
         self.endpoints.execs = self.kubelets.exec
         self.endpoints.log_followers = self.kubelets.follow
         self.endpoints.attachers = self.kubelets.attach
+        self.endpoints.http = self.kubelets.http
         self.faults = Faults(self.kubelets, self.client)
 
     def start(self) -> Cluster:

@@ -20,7 +20,8 @@ so a caller catches ``NotFound`` whether it talks to the store in-process or to 
      ├── UnsupportedMediaType    415
      ├── Invalid                 422  validation failed; ``details.causes`` name the fields
      ├── TooManyRequests         429
-     └── InternalError           500
+     ├── InternalError           500
+     └── ServiceUnavailable      503  a proxied pod or Service that cannot be reached
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "NotAcceptable",
     "NotFound",
     "RequestEntityTooLarge",
+    "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -176,12 +178,16 @@ class InternalError(APIError):
     code, reason = 500, "InternalError"
 
 
+class ServiceUnavailable(APIError):
+    code, reason = 503, "ServiceUnavailable"
+
+
 _BY_REASON: dict[str, type[APIError]] = {
     cls.reason: cls
     for cls in (
         BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, NotAcceptable, Conflict,
         AlreadyExists, Gone, RequestEntityTooLarge, UnsupportedMediaType, Invalid,
-        TooManyRequests, InternalError,
+        TooManyRequests, InternalError, ServiceUnavailable,
     )
 }
 _BY_CODE: dict[int, type[APIError]] = {}

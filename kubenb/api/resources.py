@@ -127,7 +127,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short="pvc", sub="status"),
     _r("", "v1", "PersistentVolume", "persistentvolumes", False, short="pv", sub="status"),
     _r("", "v1", "Pod", "pods", short="po", cat="all",
-       sub="status binding eviction log exec attach ephemeralcontainers",
+       sub="status binding eviction log exec attach proxy ephemeralcontainers",
        fields="spec.nodeName spec.restartPolicy spec.schedulerName spec.serviceAccountName "
               "spec.hostNetwork status.phase status.podIP status.nominatedNodeName"),
     _r("", "v1", "PodTemplate", "podtemplates", generation=False),
@@ -136,7 +136,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("", "v1", "ResourceQuota", "resourcequotas", short="quota", sub="status"),
     _r("", "v1", "Secret", "secrets", fields="type", generation=False),
     _r("", "v1", "ServiceAccount", "serviceaccounts", short="sa", generation=False),
-    _r("", "v1", "Service", "services", short="svc", cat="all", sub="status"),
+    _r("", "v1", "Service", "services", short="svc", cat="all", sub="status proxy"),
     # apps/v1
     _r("apps", "v1", "ControllerRevision", "controllerrevisions", generation=False),
     _r("apps", "v1", "DaemonSet", "daemonsets", short="ds", cat="all", sub="status"),

@@ -28,6 +28,7 @@ _SUBRESOURCE_KIND: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "exec": ("", "", "PodExecOptions", ("create", "get")),
     "ephemeralcontainers": ("", "", "Pod", ("get", "patch", "update")),
     "attach": ("", "", "PodAttachOptions", ("create", "get")),
+    "proxy": ("", "", "{kind}ProxyOptions", ("create", "delete", "get", "patch", "update")),
     "finalize": ("", "", "Namespace", ("update",)),
 }
 
@@ -66,7 +67,9 @@ def api_resource(rt: ResourceType) -> list[Obj]:
     for sub in rt.subresources:
         group, version, kind, verbs = _SUBRESOURCE_KIND[sub]
         entry: Obj = {"name": f"{rt.plural}/{sub}", "singularName": "",
-                      "namespaced": rt.namespaced, "kind": kind or rt.kind, "verbs": list(verbs)}
+                      "namespaced": rt.namespaced,
+                      "kind": kind.format(kind=rt.kind) if kind else rt.kind,
+                      "verbs": list(verbs)}
         if group:
             entry["group"] = group
             entry["version"] = version

@@ -123,6 +123,9 @@ class Endpoints:
         self.log_followers: LogFollower | None = None
         #: the kubelets' side of ``pods/attach``: ``(pod, container) -> LogStream``
         self.attachers: Callable[[Obj, str], LogStream] | None = None
+        #: the kubelets' side of ``pods/proxy``: ``(pod, port, path) -> answer or dial error``
+        self.http: Callable[[Obj, str, str], Any] | None = None
+        self._proxy_turn = 0
         self.metrics = MetricsAPI(store, registry)
         self.on_crds_changed = on_crds_changed
         self._alloc_lock = threading.Lock()
@@ -878,6 +881,55 @@ class Endpoints:
             raise errors.BadRequest(
                 f'unable to upgrade connection: container not found ("{container}")')
         return self.attachers(pod, container)
+
+    def proxy(self, rt: ResourceType, namespace: str | None, target: str,
+              path: str) -> tuple[int, str, str]:
+        """``pods/proxy`` and ``services/proxy`` (what ``kubectl proxy`` opens): a GET of
+        ``path`` on the pod (``name[:port]``) or on one ready endpoint of the Service
+        (``[scheme:]name[:port]``, the port a number or a port name), answered by the
+        simulated server there. Returns (HTTP status, content type, body)."""
+        parts = target.split(":")
+        if rt.storage == ("", "services"):
+            name, port = (parts[1], parts[2]) if len(parts) == 3 else (
+                parts[0], parts[1] if len(parts) > 1 else "")
+            pod, port = self._service_backend(namespace, name, port)
+        else:
+            pod = self.get(rt, namespace, parts[0])
+            port = parts[1] if len(parts) > 1 else ""
+        if self.http is None:
+            raise errors.ServiceUnavailable(
+                "error trying to reach service: no simulated kubelet serves this pod")
+        reply = self.http(pod, port, path)
+        if isinstance(reply, str):
+            raise errors.ServiceUnavailable(f"error trying to reach service: {reply}")
+        return reply.status, reply.content_type, reply.body
+
+    def _service_backend(self, namespace: str | None, name: str, port: str
+                         ) -> tuple[Obj, str]:
+        """The pod behind one ready endpoint of Service ``name`` for its ``port``, and that
+        endpoint's port (ResourceLocation; kube-apiserver picks at random, this in turn)."""
+        service = self.get(self._rt("", "v1", "services"), namespace, name)
+        if port.isdigit():
+            named = [p.get("name", "") for p in (service.get("spec") or {}).get("ports") or ()
+                     if str(p.get("port")) == port]
+            if not named:
+                raise errors.ServiceUnavailable(
+                    f'no service port {port} found for service "{name}"')
+            port = named[0]
+        try:
+            endpoints = self.get(self._rt("", "v1", "endpoints"), namespace, name)
+        except errors.NotFound:
+            endpoints = {}
+        choices = [(address, p) for subset in endpoints.get("subsets") or ()
+                   for p in subset.get("ports") or () if p.get("name", "") == port
+                   for address in subset.get("addresses") or ()
+                   if (address.get("targetRef") or {}).get("kind") == "Pod"]
+        if not choices:
+            raise errors.ServiceUnavailable(f'no endpoints available for service "{name}"')
+        self._proxy_turn += 1
+        address, chosen = choices[self._proxy_turn % len(choices)]
+        pod = self.get(self._rt("", "v1", "pods"), namespace, address["targetRef"]["name"])
+        return pod, str(chosen.get("port", ""))
 
     def log_follow(self, namespace: str | None, name: str,
                    params: Mapping[str, str]) -> LogStream:

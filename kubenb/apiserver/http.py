@@ -214,7 +214,7 @@ class APIServerApp:
             raise errors.NotFound("the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
         subresource = rest[2] if len(rest) > 2 else ""
-        if len(rest) > 3:
+        if len(rest) > 3 and subresource != "proxy":  # a proxy's path goes on after it
             raise errors.NotFound("the server could not find the requested resource")
         if subresource and subresource not in rt.subresources:
             raise errors.NotFound("the server could not find the requested resource")
@@ -229,6 +229,8 @@ class APIServerApp:
         q = request.query if request.query_string else _NO_QUERY
         rt = req.rt
         ep = self.endpoints
+        if req.subresource == "proxy" and req.name is not None:
+            return self._proxy(request, req)
         if req.subresource in ("exec", "attach") and req.name is not None and \
                 rt.storage == ("", "pods"):
             if method not in ("GET", "POST"):
@@ -360,6 +362,21 @@ class APIServerApp:
         await ws.send_bytes(b"\x03" + orjson.dumps(status))
         await ws.close()
         return ws
+
+    def _proxy(self, request: web.BaseRequest, req: _Request) -> web.StreamResponse:
+        """``pods/{name}/proxy/...`` and ``services/{name}/proxy/...``: the simulated server's
+        answer to the rest of the path (what ``kubectl proxy`` and ``kubectl get --raw`` use)."""
+        assert req.name is not None
+        marker = f"/{req.name}/proxy"
+        path = request.path
+        tail = path[path.index(marker) + len(marker):] if marker in path else ""
+        if request.query_string:
+            tail += "?" + request.query_string
+        status, content_type, body = self.endpoints.proxy(req.rt, req.namespace, req.name,
+                                                          tail or "/")
+        ctype, _, charset = content_type.partition("; charset=")
+        return web.Response(status=status, text=body, content_type=ctype,
+                            charset=charset or None)
 
     async def _attach(self, request: web.BaseRequest, req: _Request,
                       q: Mapping[str, str]) -> web.StreamResponse:

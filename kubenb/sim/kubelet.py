@@ -55,6 +55,7 @@ from kubenb.runtime.events import EventRecorder
 from kubenb.runtime.informer import BY_NAMESPACE, Handler, by_namespace, by_node
 from kubenb.runtime.manager import Manager
 from kubenb.sim import containers as progs
+from kubenb.sim import web
 from kubenb.sim.images import ImageRef, ImageRegistry, parse_reference
 from kubenb.sim.node import node_address, node_conditions, node_object, node_status
 
@@ -2028,6 +2029,49 @@ class Kubelets(Controller):
             raise errors.BadRequest(
                 f'unable to upgrade connection: container not found ("{container}")')
         return run, c
+
+    def http(self, pod: Obj, port: str, path: str) -> web.Answer | str:
+        """A GET of ``path`` on the pod's ``port`` (a number, or the name of a container
+        port; 80 when empty), answered by the server of the container that listens there
+        (:mod:`kubenb.sim.web`); a string says why nothing answered (a dial error)."""
+        meta = pod["metadata"]
+        run = self.runs.get((meta["namespace"], meta["name"]))
+        state = self.nodes.get(run.node) if run is not None else None
+        if run is None or run.uid != meta.get("uid") or not run.ip or state is None:
+            return f"dial tcp: address {port or 80}: missing address"
+        number, container = self._listener(pod, port or "80")
+        where = f"{run.ip}:{number if number is not None else port}"
+        if not state.reachable:
+            return f"dial tcp {where}: connect: no route to host"
+        c = next((x for x in run.main if x.name == container), None) if container else None
+        candidates = [c] if c is not None else [
+            x for x in run.main if number is not None and x.state == RUNNING]
+        for c in candidates:
+            if c.state != RUNNING or number is None:
+                continue
+            spec = self._spec(pod, c)
+            ref = parse_reference(spec.get("image") or "")
+            if ref is None:
+                continue
+            declared = any(p.get("containerPort") == number for p in spec.get("ports") or ())
+            argv = [str(a) for a in (*(spec.get("command") or ()), *(spec.get("args") or ()))]
+            reply = web.answer(ref.repository, ref.tag, pod=meta["name"], ip=run.ip,
+                               port=number, declared=declared, path=path or "/",
+                               files=self._files(run, c, pod, spec,
+                                                 self.clock.now() - c.started_at), args=argv)
+            if reply is not None:
+                return reply
+        return f"dial tcp {where}: connect: connection refused"
+
+    @staticmethod
+    def _listener(pod: Obj, port: str) -> tuple[int | None, str]:
+        """The port number and the container a proxied ``port`` names (a number or a
+        container port's name); the container is empty when the number is not declared."""
+        for c in pod["spec"].get("containers") or ():
+            for p in c.get("ports") or ():
+                if p.get("name") == port or str(p.get("containerPort")) == port:
+                    return int(p["containerPort"]), c["name"]
+        return (int(port), "") if port.isdigit() else (None, "")
 
     def exec(self, pod: Obj, container: str, argv: list[str]) -> tuple[int, str]:
         """``pods/exec`` in a simulated container: ``argv`` runs in the simulated shell against
