@@ -30,9 +30,10 @@ import functools
 import math
 import operator
 import re
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kubenb.sim.images import Image
@@ -64,6 +65,10 @@ class Context:
     stdin: bool = False  # spec.stdin (an interactive shell waits for input)
     #: the files there at the start (path, content): what its volumes hold
     files: tuple[tuple[str, str], ...] = ()
+    #: ``(host, port, path) -> (status, body) | error text | None`` for ``curl`` and ``wget``:
+    #: given to ``kubectl exec`` commands, which run at one moment of the cluster; a program's
+    #: run is replayed at other moments, so there they succeed silently (None: unresolvable)
+    http: Callable[[str, int, str], Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -786,7 +791,7 @@ class _Break(Exception):
 #: commands with no output that succeed at once
 _QUIET = {"cd", "mkdir", "cp", "mv", "chmod", "chown", "ln", "set", "unset", "ulimit", "umask",
           "source", ".", "apk", "apt", "apt-get", "yum", "dnf", "microdnf", "pip", "pip3",
-          "curl", "wget", "nslookup", "dig", "host", "kill", "sync", "mount", "sysctl",
+          "nslookup", "dig", "host", "kill", "sync", "mount", "sysctl",
           "shift", "local", "readonly", "alias", "hash", "type", "command", "getent", "usermod",
           "useradd", "adduser", "addgroup", "groupadd", "update-ca-certificates", "npm", "yarn",
           "git", "tar", "gzip", "unzip", "sed", "awk", "chgrp", "install", "ping", "nc",
@@ -1180,7 +1185,7 @@ class Shell:
                 yield from self.write([f"{base}: syntax error: {exc}"])
                 self.status = 2
                 return
-            sub = Shell(Context(tuple(self.env.items()), self.ctx.hostname, self.ctx.start),
+            sub = Shell(replace(self.ctx, env=tuple(self.env.items()), stdin=False, files=()),
                         rest[0] if rest else base, rest[1:])
             sub.t, sub.files, sub.capture, sub.stdin = self.t, self.files, self.capture, None
             for ev in sub.main(node):
@@ -1569,6 +1574,148 @@ def _grep(sh: Shell, argv: list[str]) -> Iterator[Event]:
     sh.status = 0 if hits else 1
     if "q" not in flags:
         yield from sh.write([str(len(hits))] if "c" in flags else hits)
+
+
+def _fetch(sh: Shell, url: str) -> tuple[str, int, int, str] | str:
+    """GET ``url`` through the context's network: (host, port, status, body), or the reason it
+    failed: ``resolve`` or ``connect`` (with the host and port after a colon)."""
+    if "://" not in url:
+        url = "http://" + url
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 80
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    assert sh.ctx.http is not None
+    reply = sh.ctx.http(host, port, path)
+    if reply is None:
+        return "resolve"
+    if isinstance(reply, str):
+        return f"connect:{host}:{port}"
+    status, body = reply
+    return host, port, status, body
+
+
+def _body_lines(body: str) -> list[str]:
+    lines = body.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+@_builtin("curl")
+def _curl(sh: Shell, argv: list[str]) -> Iterator[Event]:
+    """curl: ``-s -S -f -o FILE -I -w '%{http_code}'``; errors 6 (no such host), 7 (nothing
+    listens), 22 (``-f`` and a status of 400 or more)."""
+    if sh.ctx.http is None:
+        sh.status = 0
+        return
+    flags, out, write_out, urls = "", None, None, []
+    rest = iter(argv[1:])
+    for a in rest:
+        if a in ("-o", "--output"):
+            out = next(rest, None)
+        elif a in ("-w", "--write-out"):
+            write_out = next(rest, None)
+        elif a in ("-m", "--max-time", "--connect-timeout", "-H", "--header", "-X",
+                   "--request", "-d", "--data", "-u", "--user", "-A", "--user-agent"):
+            next(rest, None)
+        elif a.startswith("--"):
+            flags += {"--silent": "s", "--fail": "f", "--head": "I",
+                      "--show-error": "S"}.get(a, "")
+        elif a.startswith("-") and len(a) > 1:
+            flags += a[1:]
+        else:
+            urls.append(a)
+    if not urls:
+        yield from sh.write(["curl: try 'curl --help' for more information"])
+        sh.status = 2
+        return
+    for url in urls:
+        got = _fetch(sh, url)
+        if isinstance(got, str):
+            if got == "resolve":
+                message, sh.status = f"curl: (6) Could not resolve host: " \
+                    f"{urllib.parse.urlsplit(url if '://' in url else 'http://' + url).hostname}", 6
+            else:
+                _, host, port = got.split(":")
+                message, sh.status = (f"curl: (7) Failed to connect to {host} port {port} after "
+                                      "0 ms: Couldn't connect to server"), 7
+            if "s" not in flags or "S" in flags:
+                yield from sh.write([message])
+            return
+        _host, _port, status, body = got
+        if "f" in flags and status >= 400:
+            if "s" not in flags or "S" in flags:
+                yield from sh.write([f"curl: (22) The requested URL returned error: {status}"])
+            sh.status = 22
+            return
+        if "I" in flags:
+            yield from sh.write([f"HTTP/1.1 {status} {_REASONS.get(status, '')}".rstrip()])
+        elif out is not None and out != "/dev/null":
+            yield from sh.set_file(out, body)
+        elif out is None:
+            yield from sh.write(_body_lines(body))
+        if write_out is not None:
+            yield from sh.write([write_out.replace("%{http_code}", str(status))
+                                 .replace("\\n", "")])
+    sh.status = 0
+
+
+_REASONS = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503:
+            "Service Unavailable"}
+
+
+@_builtin("wget")
+def _wget(sh: Shell, argv: list[str]) -> Iterator[Event]:
+    """busybox wget: ``-q``, ``-O FILE`` (``-`` for stdout, ``-qO-``), ``--spider``, ``-T``;
+    without ``-O`` the page goes to ``index.html``."""
+    if sh.ctx.http is None:
+        sh.status = 0
+        return
+    quiet = spider = False
+    out: str | None = None
+    urls = []
+    rest = iter(argv[1:])
+    for a in rest:
+        if a == "--spider":
+            spider = True
+        elif a in ("-T", "--timeout", "-U", "--user-agent", "--header"):
+            next(rest, None)
+        elif a.startswith("-O") or a == "--output-document":
+            out = a[2:] or next(rest, "-")
+        elif a.startswith("-") and not a.startswith("--"):
+            quiet = quiet or "q" in a
+            if "O" in a:
+                after = a[a.index("O") + 1:]
+                out = after or next(rest, "-")
+        elif not a.startswith("-"):
+            urls.append(a)
+    sh.status = 0
+    for url in urls:
+        got = _fetch(sh, url)
+        if isinstance(got, str):
+            host = urllib.parse.urlsplit(url if "://" in url else "http://" + url).hostname
+            yield from sh.write([f"wget: bad address '{host}'" if got == "resolve" else
+                                 "wget: can't connect to remote host: Connection refused"])
+            sh.status = 1
+            return
+        _host, _port, status, body = got
+        if status >= 400:
+            yield from sh.write([f"wget: server returned error: HTTP/1.1 {status} "
+                                 f"{_REASONS.get(status, '')}".rstrip()])
+            sh.status = 1
+            return
+        if spider:
+            continue
+        if out == "-":
+            yield from sh.write(_body_lines(body))
+        else:
+            yield from sh.set_file(out or "index.html", body)
+            if not quiet:
+                yield from sh.write([f"saving to '{out or 'index.html'}'"])
 
 
 @_builtin("wc")

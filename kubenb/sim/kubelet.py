@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime
 import fnmatch
 import hashlib
@@ -46,7 +47,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubenb.api import errors
-from kubenb.api.kinds import CONFIGMAPS, LEASES, NODES, PODS, PVCS, SECRETS, SERVICES
+from kubenb.api.kinds import (
+    CONFIGMAPS,
+    ENDPOINTS,
+    LEASES,
+    NODES,
+    PODS,
+    PVCS,
+    SECRETS,
+    SERVICES,
+)
 from kubenb.api.meta import now_rfc3339_micro
 from kubenb.client.client import PatchType
 from kubenb.runtime.clock import Timer
@@ -379,6 +389,7 @@ class Kubelets(Controller):
     def __init__(self, *, node_events: bool = True) -> None:
         self.nodes: dict[str, NodeState] = {}
         self.runs: dict[Key, Run] = {}
+        self._turn = 0  # which endpoint a Service's next connection goes to
         #: what volumes hold (see _mounts): written by exec, read by containers as they start
         self.volume_data: dict[tuple[str, ...], dict[str, str | None]] = {}
         self._next_index = 1
@@ -2063,6 +2074,69 @@ class Kubelets(Controller):
                 return reply
         return f"dial tcp {where}: connect: connection refused"
 
+    def _network(self, pod: Obj) -> Callable[[str, int, str], Any]:
+        """What ``curl`` and ``wget`` in ``pod`` reach: ``localhost``, pod IPs, Services by
+        name (``web``, ``web.ns``, ``web.ns.svc.cluster.local``) or cluster IP through their
+        ready endpoints (kube-proxy's job), and a StatefulSet's ``web-0.nginx``. Answers
+        (status, body), a dial error, or None for a name nothing resolves."""
+        def fetch(host: str, port: int, path: str) -> Any:
+            target = self._resolve(pod, host.lower(), port)
+            if target is None or isinstance(target, str):
+                return target
+            reply = self.http(target[0], str(target[1]), path)
+            return reply if isinstance(reply, str) else (reply.status, reply.body)
+        return fetch
+
+    def _resolve(self, pod: Obj, host: str, port: int) -> tuple[Obj, int] | str | None:
+        meta, spec = pod["metadata"], pod["spec"]
+        ns = meta["namespace"]
+        if host in ("localhost", "127.0.0.1", "::1", meta["name"], spec.get("hostname")):
+            return pod, port
+        for name in (host, host.removesuffix(".cluster.local").removesuffix(".svc")):
+            labels = name.split(".")
+            if len(labels) in (2, 3):  # hostname.subdomain[.namespace]: a pod's own record
+                other = self.pods.get(labels[0], labels[2] if len(labels) == 3 else ns)
+                if other is not None and other["spec"].get("subdomain") == labels[1]:
+                    return other, port
+            if len(labels) <= 2:
+                svc = self.services.get(labels[0], labels[1] if len(labels) == 2 else ns)
+                if svc is not None:
+                    return self._through(svc, port)
+        for other in self.pods.list():
+            if (other.get("status") or {}).get("podIP") == host:
+                return other, port
+        for svc in self.services.list():
+            if (svc.get("spec") or {}).get("clusterIP") == host:
+                return self._through(svc, port)
+        return None
+
+    def _through(self, svc: Obj, port: int) -> tuple[Obj, int] | str:
+        """One ready endpoint of ``svc`` for its ``port``, in turn (a headless Service's
+        name is its pods' addresses: the port is the pod's own)."""
+        meta, spec = svc["metadata"], svc.get("spec") or {}
+        headless = spec.get("clusterIP") == "None"
+        refused = f"dial tcp {spec.get('clusterIP')}:{port}: connect: connection refused"
+        wanted = None if headless else next(
+            (p.get("name", "") for p in spec.get("ports") or () if p.get("port") == port), None)
+        if not headless and wanted is None:
+            return refused
+        try:
+            endpoints = self.client.get(ENDPOINTS, meta["name"], meta["namespace"])
+        except errors.NotFound:
+            return refused
+        choices = [(a, port if headless else p.get("port"))
+                   for subset in endpoints.get("subsets") or ()
+                   for p in (subset.get("ports") or ())[:1 if headless else None]
+                   if headless or p.get("name", "") == wanted
+                   for a in subset.get("addresses") or ()
+                   if (a.get("targetRef") or {}).get("kind") == "Pod"]
+        if not choices:
+            return refused
+        self._turn += 1
+        address, target = choices[self._turn % len(choices)]
+        backend = self.pods.get(address["targetRef"]["name"], meta["namespace"])
+        return (backend, int(target)) if backend is not None else refused
+
     @staticmethod
     def _listener(pod: Obj, port: str) -> tuple[int | None, str]:
         """The port number and the container a proxied ``port`` names (a number or a
@@ -2081,7 +2155,8 @@ class Kubelets(Controller):
         run, c = self._streaming_to(pod, container)
         spec = self._spec(pod, c)
         env = self._env_or_none(pod, spec, run)
-        ctx = self._context(pod, spec, env, c.started_at, c)
+        ctx = dataclasses.replace(self._context(pod, spec, env, c.started_at, c),
+                                  http=self._network(pod))
         files = self._files(run, c, pod, spec, self.clock.now() - c.started_at)
         code, output, written = progs.run_command([str(a) for a in argv], ctx, files)
         if written:

@@ -111,3 +111,43 @@ def test_kubectl_reaches_a_pod_through_the_api_server(served: Cluster) -> None:
     assert missing.returncode != 0 and "NotFound" in missing.stderr
     resources = kubectl("get", "--raw", "/api/v1")
     assert '"pods/proxy"' in resources and '"services/proxy"' in resources
+
+
+def test_curl_and_wget_in_exec_reach_pods_and_services(cluster: Cluster) -> None:
+    """What ``kubectl exec ... -- curl`` finds: the pod itself on localhost, a Service by any
+    of its DNS names or its cluster IP (its ready endpoints in turn, as kube-proxy spreads
+    connections), a pod by IP; curl's and wget's errors for what is not there."""
+    cluster.client.create(kinds.DEPLOYMENTS, deployment("hello", "gcr.io/google-samples/"
+                                                                 "hello-app:1.0", 2, 8080))
+    cluster.client.create(kinds.SERVICES, service("hello", 80, 8080))
+    run_pod(cluster, make_pod("client", image="nginx:1.27"))
+    assert cluster.settle(60)
+
+    def sh(script: str) -> tuple[int, str]:
+        return cluster.endpoints.exec("default", "client", "app", ["sh", "-c", script])
+
+    assert sh("curl -s localhost | grep -c '<h1>Welcome to nginx'") == (0, "1\n")
+    ip = cluster.client.get(kinds.SERVICES, "hello", "default")["spec"]["clusterIP"]
+    hosts = set()
+    for name in ("hello", "hello.default", "hello.default.svc.cluster.local", ip, "hello"):
+        code, out = sh(f"wget -qO- http://{name}/ | tail -1")
+        assert code == 0, out
+        hosts.add(out.strip().split(": ")[1])
+    pods = cluster.client.list(kinds.PODS, "default", label_selector="app=hello").items
+    assert hosts == {p["metadata"]["name"] for p in pods}
+    pod_ip = pods[0]["status"]["podIP"]
+    assert sh(f"curl -s {pod_ip}:8080 | head -1") == (0, "Hello, world!\n")
+    assert sh("curl -s -o /tmp/page http://hello/; cat /tmp/page | head -1") == (
+        0, "Hello, world!\n")
+    assert sh("curl -s -w '%{http_code}' -o /dev/null http://localhost/nope") == (0, "404\n")
+    assert sh("curl -sf http://localhost/nope") == (22, "")
+    assert sh("curl -s http://nowhere/") == (6, "")
+    assert sh("curl http://nowhere/") == (6, "curl: (6) Could not resolve host: nowhere\n")
+    assert sh("curl -sS http://hello:81/")[1] == (
+        "curl: (7) Failed to connect to hello port 81 after 0 ms: Couldn't connect to "
+        "server\n")
+    assert sh("wget -qO- http://nowhere") == (1, "wget: bad address 'nowhere'\n")
+    cluster.client.patch(kinds.DEPLOYMENTS, "hello", {"spec": {"replicas": 0}}, "default")
+    assert cluster.settle(60)
+    assert sh("wget -qO- http://hello") == (
+        1, "wget: can't connect to remote host: Connection refused\n")
