@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from kubenb.api import errors
+from kubenb.api import errors, services
 from kubenb.api.errors import Cause
 from kubenb.api.meta import generate_name, new_uid, now_rfc3339
 from kubenb.api.resources import Registry, ResourceType
@@ -910,26 +910,21 @@ class Endpoints:
         endpoint's port (ResourceLocation; kube-apiserver picks at random, this in turn)."""
         service = self.get(self._rt("", "v1", "services"), namespace, name)
         if port.isdigit():
-            named = [p.get("name", "") for p in (service.get("spec") or {}).get("ports") or ()
-                     if str(p.get("port")) == port]
-            if not named:
+            named = services.port_name(service, int(port))
+            if named is None:
                 raise errors.ServiceUnavailable(
                     f'no service port {port} found for service "{name}"')
-            port = named[0]
+            port = named
         try:
             endpoints = self.get(self._rt("", "v1", "endpoints"), namespace, name)
         except errors.NotFound:
             endpoints = {}
-        choices = [(address, p) for subset in endpoints.get("subsets") or ()
-                   for p in subset.get("ports") or () if p.get("name", "") == port
-                   for address in subset.get("addresses") or ()
-                   if (address.get("targetRef") or {}).get("kind") == "Pod"]
+        choices = services.backends(endpoints, port)
         if not choices:
             raise errors.ServiceUnavailable(f'no endpoints available for service "{name}"')
         self._proxy_turn += 1
-        address, chosen = choices[self._proxy_turn % len(choices)]
-        pod = self.get(self._rt("", "v1", "pods"), namespace, address["targetRef"]["name"])
-        return pod, str(chosen.get("port", ""))
+        pod_name, target = choices[self._proxy_turn % len(choices)]
+        return self.get(self._rt("", "v1", "pods"), namespace, pod_name), str(target)
 
     def log_follow(self, namespace: str | None, name: str,
                    params: Mapping[str, str]) -> LogStream:

@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubenb.api import errors
+from kubenb.api import errors, services
 from kubenb.api.kinds import (
     CONFIGMAPS,
     ENDPOINTS,
@@ -1771,19 +1771,19 @@ class Kubelets(Controller):
                     name = prefix + k
                     if re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
                         values[name] = v
-        services = self._service_env(ns) if pod["spec"].get("enableServiceLinks", True) else {}
+        service_env = self._service_env(ns) if pod["spec"].get("enableServiceLinks", True) else {}
         for var in spec.get("env") or ():
             name = var.get("name", "")
             if "valueFrom" not in var:
                 values[name] = _expand(str(var.get("value") or ""),
-                                       {**services, **values} if services else values)
+                                       {**service_env, **values} if service_env else values)
                 continue
             source = var["valueFrom"] or {}
             value = self._value_from(pod, spec, run, source)
             if value is not None:
                 values[name] = value
         head = [*DEFAULT_ENV_HEAD, ("HOSTNAME", hostname)]
-        tail = [(k, v) for k, v in (*services.items(), *DEFAULT_ENV_TAIL) if k not in values]
+        tail = [(k, v) for k, v in (*service_env.items(), *DEFAULT_ENV_TAIL) if k not in values]
         return [(k, v) for k, v in head if k not in values] + list(values.items()) + tail
 
     def _service_env(self, namespace: str) -> dict[str, str]:
@@ -2116,26 +2116,22 @@ class Kubelets(Controller):
         meta, spec = svc["metadata"], svc.get("spec") or {}
         headless = spec.get("clusterIP") == "None"
         refused = f"dial tcp {spec.get('clusterIP')}:{port}: connect: connection refused"
-        wanted = None if headless else next(
-            (p.get("name", "") for p in spec.get("ports") or () if p.get("port") == port), None)
+        wanted = None if headless else services.port_name(svc, port)
         if not headless and wanted is None:
             return refused
         try:
             endpoints = self.client.get(ENDPOINTS, meta["name"], meta["namespace"])
         except errors.NotFound:
             return refused
-        choices = [(a, port if headless else p.get("port"))
-                   for subset in endpoints.get("subsets") or ()
-                   for p in (subset.get("ports") or ())[:1 if headless else None]
-                   if headless or p.get("name", "") == wanted
-                   for a in subset.get("addresses") or ()
-                   if (a.get("targetRef") or {}).get("kind") == "Pod"]
+        choices = services.backends(endpoints, wanted)
         if not choices:
             return refused
         self._turn += 1
-        address, target = choices[self._turn % len(choices)]
-        backend = self.pods.get(address["targetRef"]["name"], meta["namespace"])
-        return (backend, int(target)) if backend is not None else refused
+        pod_name, target = choices[self._turn % len(choices)]
+        backend = self.pods.get(pod_name, meta["namespace"])
+        if backend is None:
+            return refused
+        return backend, port if headless else target
 
     @staticmethod
     def _listener(pod: Obj, port: str) -> tuple[int | None, str]:
