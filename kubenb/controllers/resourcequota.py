@@ -10,6 +10,7 @@ at admission, from the stored objects, not from this status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -61,8 +62,19 @@ class ResourceQuotaController(Controller):
             informer = mgr.informer(rt)
             self.informers[(rt.group, rt.plural)] = informer
             informer.add_handler(Handler(on_add=self._changed,
-                                         on_update=lambda _old, new: self._changed(new),
+                                         on_update=self._updated(rt.group, rt.plural),
                                          on_delete=self._changed))
+
+    def _updated(self, group: str, plural: str) -> Callable[[Obj, Obj], None]:
+        """An update matters only when what the object uses changed (a pod that finished, a
+        Service that became a NodePort): the many status writes of running pods do not
+        recount the namespace's quotas, as upstream's replenishment does."""
+        def updated(old: Obj, new: Obj) -> None:
+            deadline = [(o.get("spec") or {}).get("activeDeadlineSeconds") for o in (old, new)]
+            if usage(group, plural, old) != usage(group, plural, new) or \
+                    deadline[0] != deadline[1]:  # the Terminating scope may have changed
+                self._changed(new)
+        return updated
 
     def _changed(self, obj: Obj) -> None:
         namespace = obj["metadata"].get("namespace") or ""
