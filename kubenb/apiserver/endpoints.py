@@ -466,8 +466,12 @@ class Endpoints:
             new = self._patched(rt, mine, patch_type, patch)
             return self._prepare_update(rt, old, new, opts, subresource, base=mine)
 
+        # a merge patch of a pod's status (the kubelet's, twice per pod) builds a new object
+        # that changes only its top level and metadata in place: the rest may be shared
+        shallow = subresource == "status" and patch_type == PatchType.MERGE and \
+            rt.storage == ("", "pods")
         out, _ = self.store.update(rt, namespace, name, mutate, dry_run=opts.dry_run,
-                                   with_old=True)
+                                   with_old=True, copy=_top_and_metadata if shallow else None)
         self._after_write(rt, out, opts)
         return out
 
@@ -1221,6 +1225,13 @@ def _path_set(obj: dict[str, Any], path: str, value: Any) -> None:
 def _short(obj: Mapping[str, Any]) -> str:
     text = orjson.dumps(obj).decode()
     return text if len(text) < 200 else text[:200] + "..."
+
+
+def _top_and_metadata(obj: Obj) -> Obj:
+    """A copy of ``obj`` whose top level and metadata are its own; all below is shared."""
+    out = dict(obj)
+    out["metadata"] = dict(obj["metadata"])
+    return out
 
 
 #: apiextensions' limit on a version's selectableFields

@@ -613,7 +613,8 @@ class Store:
     def update(self, rt: ResourceType, namespace: str | None, name: str,
                mutate: Callable[..., Obj], *, dry_run: bool = False,
                allow_create: Callable[[], Obj] | None = None,
-               bump_generation: bool = True, with_old: bool = False) -> tuple[Obj, bool]:
+               bump_generation: bool = True, with_old: bool = False,
+               copy: Callable[[Obj], Obj] | None = None) -> tuple[Obj, bool]:
         """Read-modify-write one object atomically (etcd's GuaranteedUpdate).
 
         ``mutate`` receives a private copy of the current object and returns the new one; it may
@@ -623,8 +624,10 @@ class Store:
         spec without going through the resource's update strategy (``pods/binding``).
         ``with_old=True`` calls ``mutate(copy, old)``: ``old`` is the current object as the store
         compares against it, which the caller reads but never changes, so a caller that needs
-        the object before and after its change does not have to copy it once more.
-        Returns ``(object, created)``.
+        the object before and after its change does not have to copy it once more. ``copy``
+        makes the private copy from ``old`` when the caller knows a cheaper one is enough
+        (default: a second parse, a full deep copy); what it shares with ``old`` must not be
+        changed in place. Returns ``(object, created)``.
         """
         conv = self._converter(rt)
         if conv is not None:
@@ -642,7 +645,8 @@ class Store:
             out, created = self.update(self._storage_rt(rt), namespace, name, mutate_stored,
                                        dry_run=dry_run,
                                        allow_create=create_stored if allow_create else None,
-                                       bump_generation=bump_generation, with_old=with_old)
+                                       bump_generation=bump_generation, with_old=with_old,
+                                       copy=copy)
             return conv.from_storage(out), created
         with self._lock:
             key = self._key(rt, namespace, name)
@@ -654,7 +658,7 @@ class Store:
             # parsing is the cheapest deep copy there is (an orjson parse is several times
             # faster than any copy made in Python), so the private copy is a second parse
             old = orjson.loads(prev.raw)
-            mine = orjson.loads(prev.raw)
+            mine = copy(old) if copy is not None else orjson.loads(prev.raw)
             new = mutate(mine, old) if with_old else mutate(mine)
             return self._replace(rt, key, prev, old, new, dry_run=dry_run,
                                  bump_generation=bump_generation), False
