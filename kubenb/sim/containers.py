@@ -1576,9 +1576,9 @@ def _grep(sh: Shell, argv: list[str]) -> Iterator[Event]:
         yield from sh.write([str(len(hits))] if "c" in flags else hits)
 
 
-def _fetch(sh: Shell, url: str) -> tuple[str, int, int, str] | str:
-    """GET ``url`` through the context's network: (host, port, status, body), or the reason it
-    failed: ``resolve`` or ``connect`` (with the host and port after a colon)."""
+def _fetch(sh: Shell, url: str) -> tuple[str, int, tuple[int, str] | str]:
+    """GET ``url`` through the context's network: (host, port, then (status, body) or why it
+    failed: ``resolve`` for a name nothing resolves, ``connect`` for nothing listening)."""
     if "://" not in url:
         url = "http://" + url
     parts = urllib.parse.urlsplit(url)
@@ -1593,11 +1593,10 @@ def _fetch(sh: Shell, url: str) -> tuple[str, int, int, str] | str:
     assert sh.ctx.http is not None
     reply = sh.ctx.http(host, port, path)
     if reply is None:
-        return "resolve"
+        return host, port, "resolve"
     if isinstance(reply, str):
-        return f"connect:{host}:{port}"
-    status, body = reply
-    return host, port, status, body
+        return host, port, "connect"
+    return host, port, reply
 
 
 def _body_lines(body: str) -> list[str]:
@@ -1634,19 +1633,17 @@ def _curl(sh: Shell, argv: list[str]) -> Iterator[Event]:
         sh.status = 2
         return
     for url in urls:
-        got = _fetch(sh, url)
+        host, port, got = _fetch(sh, url)
         if isinstance(got, str):
             if got == "resolve":
-                message, sh.status = f"curl: (6) Could not resolve host: " \
-                    f"{urllib.parse.urlsplit(url if '://' in url else 'http://' + url).hostname}", 6
+                message, sh.status = f"curl: (6) Could not resolve host: {host}", 6
             else:
-                _, host, port = got.split(":")
                 message, sh.status = (f"curl: (7) Failed to connect to {host} port {port} after "
                                       "0 ms: Couldn't connect to server"), 7
             if "s" not in flags or "S" in flags:
                 yield from sh.write([message])
             return
-        _host, _port, status, body = got
+        status, body = got
         if "f" in flags and status >= 400:
             if "s" not in flags or "S" in flags:
                 yield from sh.write([f"curl: (22) The requested URL returned error: {status}"])
@@ -1684,7 +1681,9 @@ def _wget(sh: Shell, argv: list[str]) -> Iterator[Event]:
             spider = True
         elif a in ("-T", "--timeout", "-U", "--user-agent", "--header"):
             next(rest, None)
-        elif a.startswith("-O") or a == "--output-document":
+        elif a == "--output-document":
+            out = next(rest, "-")
+        elif a.startswith("-O"):
             out = a[2:] or next(rest, "-")
         elif a.startswith("-") and not a.startswith("--"):
             quiet = quiet or "q" in a
@@ -1695,14 +1694,13 @@ def _wget(sh: Shell, argv: list[str]) -> Iterator[Event]:
             urls.append(a)
     sh.status = 0
     for url in urls:
-        got = _fetch(sh, url)
+        host, _port, got = _fetch(sh, url)
         if isinstance(got, str):
-            host = urllib.parse.urlsplit(url if "://" in url else "http://" + url).hostname
             yield from sh.write([f"wget: bad address '{host}'" if got == "resolve" else
                                  "wget: can't connect to remote host: Connection refused"])
             sh.status = 1
             return
-        _host, _port, status, body = got
+        status, body = got
         if status >= 400:
             yield from sh.write([f"wget: server returned error: HTTP/1.1 {status} "
                                  f"{_REASONS.get(status, '')}".rstrip()])
