@@ -1903,9 +1903,11 @@ class Kubelets(Controller):
         live, the subPath mounted, read-only). Where they live is a key of ``volume_data`` for
         volumes that keep what is written (emptyDir for the pod's life, a claim's volume and a
         host path beyond it), or the files themselves for a configMap or secret."""
-        volumes = {v.get("name"): v for v in pod["spec"].get("volumes") or ()}
         out: list[tuple[str, Any, str, bool]] = []
-        for m in spec.get("volumeMounts") or ():
+        if not spec.get("volumeMounts"):
+            return out
+        volumes = {v.get("name"): v for v in pod["spec"].get("volumes") or ()}
+        for m in spec["volumeMounts"]:
             vol = volumes.get(m.get("name"))
             path = str(m.get("mountPath") or "").rstrip("/")
             if vol is None or not path:
@@ -1971,8 +1973,6 @@ class Kubelets(Controller):
 
     def _volume_seed(self, run: Run, pod: Obj, spec: Obj) -> tuple[tuple[str, str], ...]:
         """The files a starting container finds in its volumes."""
-        if not spec.get("volumeMounts"):
-            return ()
         files = self._volume_files(self._mounts(run, pod, spec))
         return tuple(sorted((p, v) for p, v in files.items() if v is not None))
 
@@ -1980,8 +1980,7 @@ class Kubelets(Controller):
                ) -> dict[str, str | None]:
         """The container's files ``at`` seconds into its run: its volumes as they are now,
         what its program wrote by then, what ``kubectl exec`` wrote since it started."""
-        files = self._volume_files(self._mounts(run, pod, spec)) \
-            if spec.get("volumeMounts") else {}
+        files = self._volume_files(self._mounts(run, pod, spec))
         if c.outcome is not None and c.outcome.files:
             files.update(progs.files_at(c.outcome.files, at))
         if c.fs:
@@ -1993,7 +1992,7 @@ class Kubelets(Controller):
         """Keep what a command wrote: in the volume mounted there (shared with every container
         that mounts it, and kept as long as the volume is), else in the container's own
         filesystem. A read-only mount keeps nothing."""
-        mounts = self._mounts(run, pod, spec) if spec.get("volumeMounts") else []
+        mounts = self._mounts(run, pod, spec)
         for path, content in written.items():
             mount = next((m for m in mounts if path == m[0] or path.startswith(m[0] + "/")),
                          None)
@@ -2046,9 +2045,9 @@ class Kubelets(Controller):
         port; 80 when empty), answered by the server of the container that listens there
         (:mod:`kubenb.sim.web`); a string says why nothing answered (a dial error)."""
         meta = pod["metadata"]
-        run = self.runs.get((meta["namespace"], meta["name"]))
+        run, _ = self._container_run(pod, "")
         state = self.nodes.get(run.node) if run is not None else None
-        if run is None or run.uid != meta.get("uid") or not run.ip or state is None:
+        if run is None or not run.ip or state is None:
             return f"dial tcp: address {port or 80}: missing address"
         number, container = self._listener(pod, port or "80")
         where = f"{run.ip}:{number if number is not None else port}"
@@ -2169,11 +2168,9 @@ class Kubelets(Controller):
         it ends (or restarts, or its pod goes)."""
         text, upto = self._log_text(pod, container, params)
         run, c = self._container_run(pod, container)
-        if run is None or c is None or c.state != RUNNING or str(
-                params.get("previous", "")).lower() in ("true", "1"):
+        if run is None or c is None or c.state != RUNNING or _param(params, "previous"):
             return LogFollow(self, text)
-        return LogFollow(self, text, run, c, upto,
-                         str(params.get("timestamps", "")).lower() in ("true", "1"))
+        return LogFollow(self, text, run, c, upto, _param(params, "timestamps"))
 
     def attach(self, pod: Obj, container: str) -> LogFollow:
         """``pods/attach``: what the container writes from now on, until it exits. A container
@@ -2203,7 +2200,7 @@ class Kubelets(Controller):
             raise errors.BadRequest(
                 f'container "{container}" in pod "{name}" is waiting to start: '
                 "ContainerCreating")
-        previous = str(params.get("previous", "")).lower() in ("true", "1")
+        previous = _param(params, "previous")
         now = self.clock.now()
         if previous:
             if c.last is None:
@@ -2276,6 +2273,11 @@ class LogFollow:
         return _format_logs(lines, self._stamps, until), ended
 
 
+def _param(params: Mapping[str, str], key: str) -> bool:
+    """A boolean query parameter of ``pods/log`` (``true`` or ``1``)."""
+    return str(params.get(key, "")).lower() in ("true", "1")
+
+
 def _format_logs(lines: list[tuple[float, str]], params: Mapping[str, str], now: float) -> str:
     """Apply ``sinceSeconds``/``sinceTime``, ``tailLines``, ``timestamps``, ``limitBytes``."""
     since = params.get("sinceSeconds")
@@ -2294,7 +2296,7 @@ def _format_logs(lines: list[tuple[float, str]], params: Mapping[str, str], now:
             n = int(str(tail))
             if n >= 0:
                 lines = lines[-n:] if n else []
-    stamps = str(params.get("timestamps", "")).lower() in ("true", "1")
+    stamps = _param(params, "timestamps")
     out: list[str] = []
     for t, text in lines:
         if stamps:
