@@ -294,9 +294,9 @@ class Endpoints:
             defaults.prepare_for_create(group=rt.group, kind=rt.kind, obj=obj, now=now)
             if storage == ("", "pods"):
                 defaults.admit_pod(obj)
-                limitranger.admit_pod(obj, self._limit_ranges(obj))
+                limitranger.admit_pod(obj, self._in_namespace("limitranges", obj))
             elif storage == ("", "persistentvolumeclaims"):
-                limitranger.admit_claim(obj, self._limit_ranges(obj))
+                limitranger.admit_claim(obj, self._in_namespace("limitranges", obj))
         if storage == self._crd_rt.storage:
             self._validate_crd(obj)
             obj["status"] = _crd_status(obj, now=now or self._now())
@@ -305,30 +305,27 @@ class Endpoints:
 
     def _admit_quota(self, rt: ResourceType, obj: Obj) -> None:
         """ResourceQuota admission, when the namespace has quotas."""
-        namespace = obj["metadata"].get("namespace")
-        quotas_rt = self._rt("", "v1", "resourcequotas")
-        if not namespace or not self.store.count(quotas_rt):  # the usual case: no quota at all
+        quotas = self._in_namespace("resourcequotas", obj)
+        if not quotas:
             return
-        raw = self.store.list(quotas_rt, namespace=namespace).items
-        if not raw:
-            return
+        namespace = obj["metadata"]["namespace"]
         storage_rt = self.store._storage_rt(rt)
 
         def existing() -> list[Obj]:
             return [orjson.loads(item) for item in
                     self.store.list(storage_rt, namespace=namespace).items]
 
-        resourcequota.admit(storage_rt.group, storage_rt.plural, obj,
-                            [orjson.loads(item) for item in raw], existing)
+        resourcequota.admit(storage_rt.group, storage_rt.plural, obj, quotas, existing)
 
-    def _limit_ranges(self, obj: Obj) -> list[Obj]:
-        """The LimitRanges of the namespace ``obj`` is created in."""
+    def _in_namespace(self, plural: str, obj: Obj) -> list[Obj]:
+        """The stored objects of core resource ``plural`` (LimitRanges, quotas) in the
+        namespace ``obj`` is created in; a count first, so the usual cluster that has none
+        costs no list."""
         namespace = obj["metadata"].get("namespace")
-        limit_ranges = self._rt("", "v1", "limitranges")
-        if not namespace or not self.store.count(limit_ranges):
+        rt = self._rt("", "v1", plural)
+        if not namespace or not self.store.count(rt):
             return []
-        return [orjson.loads(raw) for raw in
-                self.store.list(limit_ranges, namespace=namespace).items]
+        return [orjson.loads(raw) for raw in self.store.list(rt, namespace=namespace).items]
 
     @staticmethod
     def _system_fields(obj: Obj) -> None:

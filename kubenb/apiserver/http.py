@@ -345,10 +345,7 @@ class APIServerApp:
         assert req.name is not None
         code, output = self.endpoints.exec(req.namespace, req.name, q.get("container", ""),
                                            argv)
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            raise errors.BadRequest("Upgrade request required")
-        ws = web.WebSocketResponse(protocols=_EXEC_PROTOCOLS, autoping=True)
-        await ws.prepare(request)
+        ws = await _remote_command(request)
         if output and _flag(q.get("stdout", "true")):
             await ws.send_bytes(b"\x01" + output.encode())
         if code == 0:
@@ -386,10 +383,7 @@ class APIServerApp:
         read and dropped."""
         assert req.name is not None
         stream = self.endpoints.attach(req.namespace, req.name, q.get("container", ""))
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            raise errors.BadRequest("Upgrade request required")
-        ws = web.WebSocketResponse(protocols=_EXEC_PROTOCOLS, autoping=True)
-        await ws.prepare(request)
+        ws = await _remote_command(request)
         stdout = _flag(q.get("stdout", "true"))
 
         async def drain() -> None:  # the client's messages, until it closes
@@ -851,3 +845,13 @@ def build_server(api: APIServerApp) -> web.Server:
     """aiohttp's low-level server: kubenb routes by parsing the path itself, so the
     Application's URL dispatcher and middleware chain would only add cost to every request."""
     return web.Server(api.handle, access_log=None)
+
+
+async def _remote_command(request: web.BaseRequest) -> web.WebSocketResponse:
+    """The WebSocket of exec and attach, in the remote-command protocol (``v5.channel.k8s.io``
+    or v4); a request that does not ask to upgrade is a 400."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise errors.BadRequest("Upgrade request required")
+    ws = web.WebSocketResponse(protocols=_EXEC_PROTOCOLS, autoping=True)
+    await ws.prepare(request)
+    return ws
