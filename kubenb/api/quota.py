@@ -28,7 +28,7 @@ from typing import Any
 from kubenb.api.quantity import format_quantity, parse_or_none
 
 __all__ = ["COMPUTE_CONSTRAINED", "format_usage", "matches_scopes", "missing_constraints",
-           "usage"]
+           "pod_totals", "usage"]
 
 Obj = Mapping[str, Any]
 
@@ -81,33 +81,54 @@ def _finished(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
-def _container_compute(c: Obj) -> dict[str, Fraction]:
-    resources = c.get("resources") or {}
-    out: dict[str, Fraction] = {}
-    for name, q in (resources.get("requests") or {}).items():
+_COMPUTE = ("cpu", "memory", "ephemeral-storage")
+
+
+def _amounts(c: Obj, key: str) -> dict[str, Fraction]:
+    """A container's ``requests`` or ``limits``, parsed (what does not parse is left out)."""
+    out = {}
+    for name, q in ((c.get("resources") or {}).get(key) or {}).items():
         amount = parse_or_none(q)
-        if amount is None:
-            continue
-        out[f"requests.{name}"] = amount
-        if name in ("cpu", "memory", "ephemeral-storage"):
+        if amount is not None:
             out[name] = amount
-    for name, q in (resources.get("limits") or {}).items():
-        amount = parse_or_none(q)
-        if amount is not None and name in ("cpu", "memory", "ephemeral-storage"):
+    return out
+
+
+def pod_totals(spec: Obj, key: str) -> dict[str, Fraction]:
+    """The pod's ``requests`` or ``limits`` by resource: its containers' sums, or an init
+    container's own when that is larger (init containers run one at a time)."""
+    total: dict[str, Fraction] = {}
+    for c in spec.get("containers") or ():
+        for name, amount in _amounts(c, key).items():
+            total[name] = total.get(name, Fraction(0)) + amount
+    for c in spec.get("initContainers") or ():
+        for name, amount in _amounts(c, key).items():
+            if amount > total.get(name, Fraction(0)):
+                total[name] = amount
+    return total
+
+
+def _compute(requests: Mapping[str, Fraction], limits: Mapping[str, Fraction]
+             ) -> dict[str, Fraction]:
+    """Requests and limits by quota resource name: ``requests.<name>`` (``cpu``, ``memory``
+    and ``ephemeral-storage`` also plain) and ``limits.<name>`` for those three."""
+    out: dict[str, Fraction] = {}
+    for name, amount in requests.items():
+        out[f"requests.{name}"] = amount
+        if name in _COMPUTE:
+            out[name] = amount
+    for name, amount in limits.items():
+        if name in _COMPUTE:
             out[f"limits.{name}"] = amount
     return out
 
 
+def _container_compute(c: Obj) -> dict[str, Fraction]:
+    return _compute(_amounts(c, "requests"), _amounts(c, "limits"))
+
+
 def _pod_compute(spec: Obj) -> dict[str, Fraction]:
-    total: dict[str, Fraction] = {}
-    for c in spec.get("containers") or ():
-        for name, amount in _container_compute(c).items():
-            total[name] = total.get(name, Fraction(0)) + amount
-    for c in spec.get("initContainers") or ():
-        for name, amount in _container_compute(c).items():
-            if amount > total.get(name, Fraction(0)):
-                total[name] = amount
-    return total
+    return _compute(pod_totals(spec, "requests"), pod_totals(spec, "limits"))
 
 
 def missing_constraints(pod: Obj, hard: Iterable[str]) -> list[str]:

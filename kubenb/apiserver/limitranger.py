@@ -26,6 +26,7 @@ from typing import Any
 
 from kubenb.api import errors
 from kubenb.api.quantity import format_quantity, parse_or_none
+from kubenb.api.quota import pod_totals
 
 __all__ = ["ANNOTATION", "admit_claim", "admit_pod"]
 
@@ -67,7 +68,7 @@ def admit_pod(pod: Obj, limit_ranges: Iterable[Mapping[str, Any]]) -> None:
             failures += _check(item, _CONTAINER, resources.get("requests") or {},
                                resources.get("limits") or {})
     for item in _items(limit_ranges, _POD):
-        requests, limits = _pod_totals(spec)
+        requests, limits = pod_totals(spec, "requests"), pod_totals(spec, "limits")
         failures += _check(item, _POD, requests, limits)
     if failures:
         name = pod["metadata"].get("name") or pod["metadata"].get("generateName") or ""
@@ -113,25 +114,6 @@ def _merge(c: Obj, item: Mapping[str, Any], prefix: str) -> list[str]:
         resources[key] = current
         notes.append(f"{', '.join(added)} {what} for {prefix} {c.get('name', '')}")
     return notes
-
-
-def _pod_totals(spec: Mapping[str, Any]) -> tuple[dict[str, Fraction], dict[str, Fraction]]:
-    """The pod's requests and limits: its containers' sums, or an init container's own when
-    that is larger (init containers run one at a time)."""
-    totals: tuple[dict[str, Fraction], dict[str, Fraction]] = ({}, {})
-    for which, key in enumerate(("requests", "limits")):
-        out = totals[which]
-        for c in spec.get("containers") or ():
-            for name, q in ((c.get("resources") or {}).get(key) or {}).items():
-                amount = parse_or_none(q)
-                if amount is not None:
-                    out[name] = out.get(name, Fraction(0)) + amount
-        for c in spec.get("initContainers") or ():
-            for name, q in ((c.get("resources") or {}).get(key) or {}).items():
-                amount = parse_or_none(q)
-                if amount is not None and amount > out.get(name, Fraction(0)):
-                    out[name] = amount
-    return totals
 
 
 def _canonical(q: Any) -> str:
