@@ -196,7 +196,7 @@ def test_kubectl_logs_follow_and_run_interactive(tmp_path: Path) -> None:
         assert followed.returncode == 0, followed.stderr
         assert followed.stdout == "n 1\nn 2\nn 3\n"
         interactive = run("run", "talk", "-i", "--rm", "--restart=Never", "--image=busybox",
-                          "--", "sh", "-c", "sleep 2; echo from the pod")
+                          "--", "sh", "-c", "sleep 5; echo from the pod")
         assert interactive.returncode == 0, interactive.stderr
         assert "from the pod" in interactive.stdout
         assert "falling back" not in interactive.stderr  # it came through the attach
