@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from kubenb.api import errors
 from kubenb.api.annotations import CPU_USAGE
 from kubenb.api.kinds import HPAS, PODS
-from kubenb.api.quantity import milli_value, parse_quantity
+from kubenb.api.quantity import format_quantity, milli_value, parse_quantity
 from kubenb.api.resources import BUILTIN, ResourceType
 from kubenb.api.selectors import LabelSelector, parse_label_selector
 from kubenb.api.usage import container_usage, containers, pod_cpu_usage, pod_memory_usage
@@ -89,21 +90,10 @@ def pod_request(pod: Obj, resource: str, container: str = "") -> int | None:
     return total
 
 
-_SUFFIXES = ((18, "E"), (15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k"), (0, ""))
-
-
 def milli_quantity(milli: int) -> str:
     """``resource.NewMilliQuantity(milli, DecimalSI)`` in canonical form: the largest SI
     suffix that keeps the number whole (``1500m``, ``2``, ``30720k``, ``3M``)."""
-    if milli == 0:
-        return "0"
-    if milli % 1000:
-        return f"{milli}m"
-    whole = milli // 1000
-    for exponent, suffix in _SUFFIXES:
-        if whole % 10 ** exponent == 0:
-            return f"{whole // 10 ** exponent}{suffix}"
-    return str(whole)  # not reached: the exponent 0 always divides
+    return format_quantity(Fraction(milli, 1000), binary=False)
 
 
 # ------------------------------------------------------------------------------ replica calculator
