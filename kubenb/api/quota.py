@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from kubenb.api.quantity import format_quantity, parse_or_none
+from kubenb.api.quantity import format_amount, parse_or_none
 
 __all__ = ["COMPUTE_CONSTRAINED", "format_usage", "matches_scopes", "missing_constraints",
            "pod_totals", "usage"]
@@ -161,5 +161,4 @@ def matches_scopes(quota: Obj, group: str, plural: str, obj: Obj) -> bool:
 
 def format_usage(name: str, amount: Fraction) -> str:
     """A used amount as the quota's status shows it (``1536Mi``, ``500m``, ``3``)."""
-    binary = any(part in name for part in ("memory", "storage"))
-    return format_quantity(amount, binary=binary)
+    return format_amount(amount, in_bytes=any(part in name for part in ("memory", "storage")))

@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from kubenb.api import errors
-from kubenb.api.quantity import format_quantity, parse_or_none
+from kubenb.api.quantity import canonical_quantity, format_amount, parse_or_none
 from kubenb.api.quota import pod_totals
 
 __all__ = ["ANNOTATION", "admit_claim", "admit_pod"]
@@ -118,11 +118,7 @@ def _merge(c: Obj, item: Mapping[str, Any], prefix: str) -> list[str]:
 
 def _canonical(q: Any) -> str:
     """A quantity as Go prints it: ``1.5Gi`` is ``1536Mi``, ``0.5`` is ``500m``."""
-    amount = parse_or_none(q)
-    if amount is None:
-        return str(q)
-    binary = isinstance(q, str) and q.rstrip("0123456789.").endswith("i")
-    return format_quantity(amount, binary=binary)
+    return canonical_quantity(str(q))
 
 
 def _check(item: Mapping[str, Any], kind: str, requests: Mapping[str, Any],
@@ -187,8 +183,7 @@ def _value(q: Any) -> Fraction:
 def _text(q: Any, name: str) -> str:
     """How upstream prints an observed quantity: canonical (``1.5Gi`` is ``1536Mi``)."""
     if isinstance(q, Fraction):
-        return format_quantity(q, binary=name != "cpu" and q.denominator == 1 and q >= 1024
-                               and q % 1024 == 0)
+        return format_amount(q, in_bytes=name != "cpu")
     return _canonical(q)
 
 

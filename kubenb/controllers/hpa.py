@@ -93,7 +93,7 @@ def pod_request(pod: Obj, resource: str, container: str = "") -> int | None:
 def milli_quantity(milli: int) -> str:
     """``resource.NewMilliQuantity(milli, DecimalSI)`` in canonical form: the largest SI
     suffix that keeps the number whole (``1500m``, ``2``, ``30720k``, ``3M``)."""
-    return format_quantity(Fraction(milli, 1000), binary=False)
+    return format_quantity(Fraction(milli, 1000), "decimal")
 
 
 # ------------------------------------------------------------------------------ replica calculator

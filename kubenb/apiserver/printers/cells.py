@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import math
 import re
 from collections.abc import Mapping
-from fractions import Fraction
 from typing import Any
+
+from kubenb.api.quantity import canonical_quantity
 
 Obj = Mapping[str, Any]
 
@@ -177,71 +177,13 @@ def _format_selector(selector: Any) -> str:
     return "<error>" if text == "<invalid>" else text or "<none>"
 
 
-_DECIMAL_SUFFIXES = {
-    "n": -9,
-    "u": -6,
-    "m": -3,
-    "": 0,
-    "k": 3,
-    "M": 6,
-    "G": 9,
-    "T": 12,
-    "P": 15,
-    "E": 18,
-}
-
-
-_BINARY_SUFFIXES = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-
-
-_QUANTITY = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|[numkMGTPE]?)$")
-
-
 def _quantity(value: Any) -> str:
     """``resource.Quantity.String()``, canonical: ``1000`` -> ``1k``, ``0.5Gi`` -> ``512Mi``.
 
     Real objects already hold canonical quantities (the apiserver re-encodes them); canonicalising
     here keeps hand-made objects printing the same. Unparseable text is shown as given.
     """
-    if value is None:
-        return "<nil>"
-    text = str(value).strip()
-    match = _QUANTITY.match(text)
-    if not match or not (match.group(2) or match.group(3)):
-        return text
-    sign, whole, frac, suffix = match.group(1), match.group(2), match.group(3) or "", match.group(4)
-    amount = Fraction(int(whole or "0") * 10 ** len(frac) + int(frac or "0"), 10 ** len(frac))
-    if suffix in _BINARY_SUFFIXES:
-        fmt, amount = "binary", amount * 1024 ** _BINARY_SUFFIXES[suffix]
-    elif suffix[:1] in ("e", "E"):
-        fmt, amount = "exponent", amount * Fraction(10) ** int(suffix[1:])
-    else:
-        fmt, amount = "decimal", amount * Fraction(10) ** _DECIMAL_SUFFIXES[suffix]
-    # Quantities keep nano precision, rounding anything finer up (away from zero).
-    amount = Fraction(math.ceil(amount * 10**9), 10**9)
-    if amount == 0:
-        return "0"
-    sign = "-" if sign == "-" else ""
-    if fmt == "binary" and (amount >= 1024 and amount.denominator == 1):
-        number, exponent = int(amount), 0
-        while number % 1024 == 0 and exponent < 6:
-            number, exponent = number // 1024, exponent + 1
-        return f"{sign}{number}{['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'][exponent]}"
-    # Decimal: strip factors of ten, then lower the exponent to a multiple of three.
-    exponent = -9
-    mantissa = int(amount * 10**9)
-    while mantissa % 10 == 0:
-        mantissa, exponent = mantissa // 10, exponent + 1
-    shift = exponent % 3
-    mantissa, exponent = mantissa * 10**shift, exponent - shift
-    if fmt == "exponent":
-        return f"{sign}{mantissa}" + (f"e{exponent}" if exponent else "")
-    names = {v: k for k, v in _DECIMAL_SUFFIXES.items()}
-    return (
-        f"{sign}{mantissa}{names[exponent]}"
-        if exponent in names
-        else f"{sign}{mantissa}e{exponent}"
-    )
+    return "<nil>" if value is None else canonical_quantity(str(value))
 
 
 def _int_or_string(value: Any) -> str:
