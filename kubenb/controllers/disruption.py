@@ -34,6 +34,7 @@ from kubenb.api import errors
 from kubenb.api.kinds import DEPLOYMENTS, PDBS, PODS, REPLICASETS, STATEFULSETS, builtin
 from kubenb.api.resources import BUILTIN, ResourceType
 from kubenb.controllers.deployment import scaled_value
+from kubenb.controllers.gc import custom_resource_type
 from kubenb.controllers.podutil import (
     controller_ref,
     is_pod_ready,
@@ -214,16 +215,8 @@ class DisruptionController(Controller):
         group, _, version = api_version.rpartition("/")
         for crd in self.crds.list():
             spec = crd.get("spec") or {}
-            names = spec.get("names") or {}
-            if spec.get("group") != group or names.get("kind") != kind:
-                continue
-            for v in spec.get("versions") or ():
-                if v.get("name") == version and v.get("served", True) and \
-                        "scale" in (v.get("subresources") or {}):
-                    return ResourceType(group=group, version=version, kind=kind,
-                                        plural=str(names.get("plural", "")),
-                                        namespaced=spec.get("scope") == "Namespaced",
-                                        subresources=("status", "scale"), custom=True)
+            if spec.get("group") == group and (spec.get("names") or {}).get("kind") == kind:
+                return custom_resource_type(crd, version, "scale")
         return None
 
     def _disrupted(self, pdb: Obj, pods: list[Obj], now: float

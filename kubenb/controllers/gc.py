@@ -69,15 +69,21 @@ def watchable_builtins() -> list[ResourceType]:
             and {"list", "watch", "delete"} <= set(rt.verbs)]
 
 
-def custom_resource_type(crd: Obj) -> ResourceType | None:
-    """The resource a CRD serves (its storage version when served, else its first served one)."""
+def custom_resource_type(crd: Obj, version: str | None = None,
+                         subresource: str = "") -> ResourceType | None:
+    """The resource a CRD serves: at ``version`` when given, else its storage version when
+    served, else its first served one. None when it serves no such version (or, with
+    ``subresource``, when that version does not have it)."""
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
     versions = [v for v in spec.get("versions") or () if v.get("served", True)]
     if not versions or not names.get("plural") or not names.get("kind") or not spec.get("group"):
         return None
-    version = next((v for v in versions if v.get("storage")), versions[0])
-    return ResourceType(group=spec["group"], version=version["name"], kind=names["kind"],
+    chosen = next((v for v in versions if v.get("name") == version), None) \
+        if version is not None else next((v for v in versions if v.get("storage")), versions[0])
+    if chosen is None or (subresource and subresource not in (chosen.get("subresources") or {})):
+        return None
+    return ResourceType(group=spec["group"], version=chosen["name"], kind=names["kind"],
                         plural=names["plural"], namespaced=spec.get("scope") == "Namespaced",
                         custom=True)
 
