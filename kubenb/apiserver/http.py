@@ -76,6 +76,49 @@ def _error(exc: errors.APIError) -> web.Response:
     return _json_response(exc.status, exc.code)
 
 
+class _TurnBatch:
+    """The writes that reach the server in one turn of its event loop, run one after another
+    at the end of that turn.
+
+    Why: a ConfigMap create costs about 140 µs of CPU when it runs between the TLS and HTTP
+    work of every request, and about 60 µs when creates follow one another (the CPU's caches
+    stay warm with the store's code and data), measured in ``bench/creates.py``; running the
+    turn's writes together took that benchmark from about 4,100 to about 6,100 creates/s.
+    Under load a poll finds many sockets readable; their handlers each queue a write here,
+    and the first one schedules :meth:`_flush` with ``call_soon``, which the loop runs after
+    those handlers. Nothing is merged: every write runs alone, in arrival order, under the
+    store's own locking, and its response or error goes back to its own request. A lone
+    request pays one extra loop step. A request cancelled before its turn (its connection
+    closed) is not written.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Callable[[], web.StreamResponse],
+                                  asyncio.Future[web.StreamResponse]]] = []
+
+    def run(self, write: Callable[[], web.StreamResponse]
+            ) -> asyncio.Future[web.StreamResponse]:
+        """``await`` the response of ``write``, called at the end of this loop turn."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[web.StreamResponse] = loop.create_future()
+        self._pending.append((write, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for write, future in pending:
+            if future.cancelled():
+                continue
+            try:
+                future.set_result(write())
+            except Exception as exc:  # an APIError or a bug: the request's handler says which
+                future.set_exception(exc)
+
+
 class _Request:
     """What the path says: resource, namespace, name, subresource, verb."""
 
@@ -115,6 +158,7 @@ class APIServerApp:
         self._watch_queues: set[asyncio.Queue[Any]] = set()
         #: path -> what it names, up to the registry lookup (see _dispatch)
         self._routes: dict[str, tuple[str, str, list[str]]] = {}
+        self._writes = _TurnBatch()
 
     async def close(self) -> None:
         """End every open watch stream cleanly (the server is shutting down)."""
@@ -264,17 +308,18 @@ class APIServerApp:
                 group_version = "v1" if kind == "Binding" else "policy/v1"
                 body = await self._body(request, proto=(group_version, kind))
                 opts = self._write_options(request)
+                name = req.name
                 if req.subresource == "binding":
-                    out = ep.bind(req.namespace, req.name, body, opts)
-                else:
-                    out = ep.evict(req.namespace, req.name, body, opts)
-                return _json_response(out, 201)
+                    return await self._writes.run(
+                        lambda: _json_response(ep.bind(req.namespace, name, body, opts), 201))
+                return await self._writes.run(
+                    lambda: _json_response(ep.evict(req.namespace, name, body, opts), 201))
             if req.name is not None or "create" not in rt.verbs:
                 raise _not_allowed()
             body = await self._body(request, rt=rt)
             opts = self._write_options(request)
-            out = ep.create(rt, req.namespace, body, opts)
-            return self._object_response(request, rt, out, 201, opts)
+            return await self._writes.run(lambda: self._object_response(
+                request, rt, ep.create(rt, req.namespace, body, opts), 201, opts))
         if method == "PUT":
             if req.name is None or "update" not in rt.verbs:
                 raise _not_allowed()
@@ -283,9 +328,10 @@ class APIServerApp:
             else:
                 body = await self._body(request, rt=rt)
             opts = self._write_options(request)
-            out = ep.replace(rt, req.namespace, req.name, body, opts,
-                             subresource=req.subresource)
-            return self._object_response(request, rt, out, 200, opts)
+            name = req.name
+            return await self._writes.run(lambda: self._object_response(
+                request, rt, ep.replace(rt, req.namespace, name, body, opts,
+                                        subresource=req.subresource), 200, opts))
         if method == "PATCH":
             if req.name is None or "patch" not in rt.verbs:
                 raise _not_allowed()
@@ -296,11 +342,16 @@ class APIServerApp:
                     f"include: {', '.join(PatchType.ALL)}")
             body = await self._body(request, yaml_ok=ctype == PatchType.APPLY)
             opts = self._write_options(request)
-            existed = self.store.exists(rt, req.namespace, req.name)
-            out = ep.patch(rt, req.namespace, req.name, ctype, body, opts,
-                           subresource=req.subresource)
-            status = 201 if ctype == PatchType.APPLY and not existed else 200
-            return self._object_response(request, rt, out, status, opts)
+            name = req.name
+
+            def patch() -> web.Response:
+                existed = self.store.exists(rt, req.namespace, name)
+                out = ep.patch(rt, req.namespace, name, ctype, body, opts,
+                               subresource=req.subresource)
+                status = 201 if ctype == PatchType.APPLY and not existed else 200
+                return self._object_response(request, rt, out, status, opts)
+
+            return await self._writes.run(patch)
         if method == "DELETE":
             if req.name is not None and "delete" not in rt.verbs:
                 raise _not_allowed()
@@ -326,11 +377,12 @@ class APIServerApp:
                 labels = parse_label_selector(q.get("labelSelector"))
                 fields = parse_field_selector(q.get("fieldSelector"), allowed=rt.field_selectors,
                                               kind=rt.kind)
-                out = ep.delete_collection(rt, req.namespace, labels=labels, fields=fields,
-                                           options=options, dry_run=dry_run)
-                return _json_response(out)
-            out = ep.delete(rt, req.namespace, req.name, options, dry_run=dry_run)
-            return self._object_response(request, rt, out, 200)
+                return await self._writes.run(lambda: _json_response(ep.delete_collection(
+                    rt, req.namespace, labels=labels, fields=fields, options=options,
+                    dry_run=dry_run)))
+            name = req.name
+            return await self._writes.run(lambda: self._object_response(
+                request, rt, ep.delete(rt, req.namespace, name, options, dry_run=dry_run), 200))
         raise _not_allowed()
 
     async def _exec(self, request: web.BaseRequest, req: _Request,
