@@ -127,13 +127,17 @@ def _prime(url: str, body: dict[str, Any], timeout_s: float = 300.0) -> None:
 
 
 def _kubenb_run(server: KubenbServer, path: str, body: dict[str, Any], *, seconds: float,
-                connections: int, threads: int) -> tuple[WrkResult, float]:
-    """One measured wrk run against ``server``; returns the result and the server's CPU share."""
+                connections: int, threads: int) -> tuple[WrkResult, float, float]:
+    """One measured wrk run against ``server``; returns the result, the server's CPU share and
+    how many writes the server ran per event-loop turn that had any."""
     cpu_before = server.ask("cpu")
+    turns_before, ran_before = server.ask("turns")
     result = _wrk(server.url + path, body, seconds=seconds, connections=connections,
                   threads=threads, count=server.count)
     cpu = (server.ask("cpu") - cpu_before) / (result["server_window_s"] or 1.0)
-    return result, cpu
+    turns, ran = server.ask("turns")
+    per_turn = (ran - ran_before) / max(1, turns - turns_before)
+    return result, cpu, per_turn
 
 
 @contextmanager
@@ -164,14 +168,15 @@ def measure(*, seconds: float = 8.0, connections: int = 32, threads: int = 1,
         with kubenb_in_process(controllers=controllers) as server:
             _prime(server.url + path, make_body())
             _wrk(server.url + path, make_body(), count=server.count, **warm)
-            result, cpu = _kubenb_run(server, path, make_body(), **run)
+            result, cpu, per_turn = _kubenb_run(server, path, make_body(), **run)
         rate = result["server_creates_per_s"] or 0.0
         figures[label] = rate
         figures[f"{label}_cpu"] = cpu
         ratio = rate / figures["bare"] if figures["bare"] else float("nan")
         figures[f"{label}_ratio"] = ratio
         print(format_line(f"kubenb-tls-{label}", result)
-              + f"  server-cpu={cpu:.0%}  ratio-to-bare={ratio:.2f}", flush=True)
+              + f"  server-cpu={cpu:.0%}  writes/turn={per_turn:.1f}  ratio-to-bare={ratio:.2f}",
+              flush=True)
 
     if kmock and kmock_available():
         with _tls() as tls, serve_in_process(serve_kmock, tls) as km:
