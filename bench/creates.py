@@ -129,15 +129,15 @@ def _prime(url: str, body: dict[str, Any], timeout_s: float = 300.0) -> None:
 def _kubenb_run(server: KubenbServer, path: str, body: dict[str, Any], *, seconds: float,
                 connections: int, threads: int) -> tuple[WrkResult, float, float]:
     """One measured wrk run against ``server``; returns the result, the server's CPU share and
-    how many writes the server ran per event-loop turn that had any."""
+    how many writes the server ran per batch (see ``kubenb.apiserver.http._WriteBatch``)."""
     cpu_before = server.ask("cpu")
-    turns_before, ran_before = server.ask("turns")
+    batches_before, ran_before = server.ask("batches")
     result = _wrk(server.url + path, body, seconds=seconds, connections=connections,
                   threads=threads, count=server.count)
     cpu = (server.ask("cpu") - cpu_before) / (result["server_window_s"] or 1.0)
-    turns, ran = server.ask("turns")
-    per_turn = (ran - ran_before) / max(1, turns - turns_before)
-    return result, cpu, per_turn
+    batches, ran = server.ask("batches")
+    per_batch = (ran - ran_before) / max(1, batches - batches_before)
+    return result, cpu, per_batch
 
 
 @contextmanager
@@ -168,14 +168,14 @@ def measure(*, seconds: float = 8.0, connections: int = 32, threads: int = 1,
         with kubenb_in_process(controllers=controllers) as server:
             _prime(server.url + path, make_body())
             _wrk(server.url + path, make_body(), count=server.count, **warm)
-            result, cpu, per_turn = _kubenb_run(server, path, make_body(), **run)
+            result, cpu, per_batch = _kubenb_run(server, path, make_body(), **run)
         rate = result["server_creates_per_s"] or 0.0
         figures[label] = rate
         figures[f"{label}_cpu"] = cpu
         ratio = rate / figures["bare"] if figures["bare"] else float("nan")
         figures[f"{label}_ratio"] = ratio
         print(format_line(f"kubenb-tls-{label}", result)
-              + f"  server-cpu={cpu:.0%}  writes/turn={per_turn:.1f}  ratio-to-bare={ratio:.2f}",
+              + f"  server-cpu={cpu:.0%}  writes/batch={per_batch:.1f}  ratio-to-bare={ratio:.2f}",
               flush=True)
 
     if kmock and kmock_available():

@@ -11,8 +11,8 @@ loop. A thread blocked in ``Connection.recv`` holds no GIL until the benchmark a
 which it does a handful of times per run. It answers:
 
 * ``count``: ``store.counters["create"]`` (the server-side create count the goal is stated in),
-* ``turns``: how many event-loop turns ran writes, and how many writes they ran (the HTTP
-  façade runs a turn's writes together: ``kubenb.apiserver.http._TurnBatch``),
+* ``batches``: how many batches of writes the server ran, and how many writes they held (the
+  HTTP façade runs writes that arrive together as a batch: ``kubenb.apiserver.http._WriteBatch``),
 * ``cpu``: the process's CPU seconds (user + system), to show how busy the server was,
 * ``profile-start`` / ``profile-stop PATH``: a ``cProfile`` of the event-loop thread (the one that
   runs every request, TLS included), dumped to PATH for ``pstats``,
@@ -149,9 +149,9 @@ def serve_kubenb(ready: Connection, counter: Counter, control: Connection,
         if verb == "count":
             counter.value = cluster.store.counters["create"]
             return counter.value
-        if verb == "turns":
+        if verb == "batches":
             writes = cluster.server.api.writes
-            return writes.turns, writes.ran
+            return writes.batches, writes.ran
         if verb == "cpu":
             t = os.times()
             return t.user + t.system

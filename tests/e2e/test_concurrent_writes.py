@@ -1,7 +1,7 @@
 """Writes that reach the server together: each gets its own answer, and only the good ones land.
 
-The HTTP façade runs the writes of one event-loop turn one after another at the end of the turn
-(``kubenb.apiserver.http._TurnBatch``); these tests hold it to what a client of a real apiserver
+The HTTP façade runs writes that arrive together as a batch, one after another
+(``kubenb.apiserver.http._WriteBatch``); these tests hold it to what a client of a real apiserver
 sees when it sends many writes at once.
 """
 
@@ -13,11 +13,10 @@ import ssl
 from typing import Any
 
 import aiohttp
-import pytest
 
 from kubenb import Cluster
 from kubenb.api import kinds
-from kubenb.apiserver.http import _TurnBatch
+from kubenb.apiserver.http import _WriteBatch
 
 NS = "default"
 CM = f"/api/v1/namespaces/{NS}/configmaps"
@@ -99,7 +98,7 @@ def test_concurrent_mixed_writes() -> None:
         assert left == {f"mixed-{i}": f"patched-{i}" for i in range(5, 10)}
 
 
-def test_turn_batch_runs_a_turns_writes_after_it_in_order() -> None:
+def test_write_batch_runs_its_writes_in_order_each_with_its_own_answer() -> None:
     ran: list[str] = []
 
     def write(label: str, *, fail: bool = False) -> Any:
@@ -110,31 +109,55 @@ def test_turn_batch_runs_a_turns_writes_after_it_in_order() -> None:
             return label
         return run
 
-    async def scenario() -> list[Any]:
-        batch = _TurnBatch()
+    async def scenario() -> tuple[list[Any], _WriteBatch]:
+        batch = _WriteBatch()
         first = batch.run(write("first"))
         cancelled = batch.run(write("cancelled"))
         failing = batch.run(write("failing", fail=True))
         last = batch.run(write("last"))
         cancelled.cancel()
-        assert ran == []  # nothing runs before the turn ends
+        assert ran == []  # nothing runs in the turn the writes arrive in
         results = await asyncio.gather(first, failing, last, return_exceptions=True)
-        return results
+        return results, batch
 
-    results = asyncio.run(scenario())
+    results, batch = asyncio.run(scenario())
     assert ran == ["first", "failing", "last"]
     assert results[0] == "first" and results[2] == "last"
     assert isinstance(results[1], ValueError) and str(results[1]) == "failing"
+    assert (batch.batches, batch.ran) == (1, 4)
 
 
-@pytest.mark.parametrize("count", [1, 3])
-def test_turn_batch_starts_a_new_batch_after_a_flush(count: int) -> None:
-    async def scenario() -> list[Any]:
-        batch = _TurnBatch()
-        out = []
-        for round_ in range(count):
-            out += await asyncio.gather(*(batch.run(lambda r=round_, i=i: (r, i))
-                                          for i in range(4)))
-        return out
+def test_write_batch_grows_while_writes_keep_arriving() -> None:
+    async def scenario() -> tuple[list[int], _WriteBatch]:
+        batch = _WriteBatch()
+        futures = []
+        for turn in range(5):  # one more write in each of five loop turns
+            futures.append(batch.run(lambda t=turn: t))
+            await asyncio.sleep(0)
+        assert batch.batches == 0  # still growing: nothing has run
+        out = list(await asyncio.gather(*futures))
+        # a write after the batch ran starts the next one
+        out.append(await batch.run(lambda: 5))
+        return out, batch
 
-    assert asyncio.run(scenario()) == [(r, i) for r in range(count) for i in range(4)]
+    out, batch = asyncio.run(scenario())
+    assert out == [0, 1, 2, 3, 4, 5]
+    assert (batch.batches, batch.ran) == (2, 6)
+
+
+def test_write_batch_runs_at_its_limit_without_waiting() -> None:
+    async def scenario() -> tuple[int, int]:
+        batch = _WriteBatch()
+        small = batch.run(lambda: "small")
+        await asyncio.sleep(0)  # one turn: the first check sees the batch new, and waits
+        ran_small = batch.ran
+        await small
+        full = [batch.run(lambda: None) for _ in range(batch.limit)]
+        await asyncio.sleep(0)  # the check due now finds it full and runs it
+        ran_full = batch.ran - 1
+        await asyncio.gather(*full)
+        return ran_small, ran_full
+
+    ran_small, ran_full = asyncio.run(scenario())
+    assert ran_small == 0
+    assert ran_full == _WriteBatch.limit
