@@ -528,3 +528,67 @@ def test_bodies_of_one_shape_get_exactly_what_the_general_path_gives(kw: dict[st
         for n in (0, 1, 2):
             fast, general = _both(schema, _revalue(obj, n), api_version, **kw)
             assert fast == general, (obj.get("kind"), n, kw)
+
+
+# -- the content memo (operations._CREATE_CONTENT) ----------------------------------------------
+
+
+def test_replicas_differing_in_name_and_uid_meet_one_content_entry(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubenb.apiserver.patch.apply import operations
+
+    monkeypatch.setattr(operations, "_CREATE_CONTENT", {})
+    monkeypatch.setattr(operations, "_CONTENT_ODDS", {})
+    schema = schemas().for_kind("", "v1", "Pod")
+    pods = []
+    for i in range(5):
+        pod = pod_body(0)
+        pod["metadata"].update(name=f"web-{i}", uid=f"uid-{i}", namespace="default")
+        pods.append(pod)
+    got = [json.dumps(_create(pod, schema)) for pod in pods]
+    general = json.dumps(record_update(None, pods[0], manager="tester", schema=schema,
+                                       schemas=schemas(), api_version="v1", now=NOW,
+                                       fast=False))
+    assert got == [general] * 5
+    assert len(operations._CREATE_CONTENT) == 1
+    root, _ = _root_type(schema, schemas())
+    assert operations._CONTENT_ODDS[id(root)][:2] == [5, 4]  # five lookups, four hits
+    # anything else that differs is another entry, with its own fields
+    other = copy.deepcopy(pods[0])
+    other["metadata"]["labels"]["extra"] = "x"
+    assert "f:extra" in _create(other, schema)[0]["fieldsV1"]["f:metadata"]["f:labels"]
+    assert len(operations._CREATE_CONTENT) == 2
+
+
+def test_content_lookups_pause_for_bodies_that_never_repeat(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubenb.apiserver.patch.apply import operations
+
+    monkeypatch.setattr(operations, "_CREATE_CONTENT", {})
+    monkeypatch.setattr(operations, "_CONTENT_ODDS", {})
+    monkeypatch.setattr(operations, "_CONTENT_SAMPLE", 8)
+    monkeypatch.setattr(operations, "_CONTENT_PAUSE", 5)
+    schema = schemas().for_kind("", "v1", "Event")
+    root, _ = _root_type(schema, schemas())
+
+    def event(i: int) -> Obj:  # every message differs, as every Event's does
+        return {"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": f"e.{i}", "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "Started",
+                "message": f"Started container {i}", "type": "Normal"}
+
+    for i in range(8):
+        _create(event(i), schema)
+    assert len(operations._CREATE_CONTENT) == 8
+    for i in range(8, 13):  # the ninth sees eight misses: it and the next four do not look
+        fast, general = _both(schema, event(i), "v1")
+        assert fast == general
+    assert len(operations._CREATE_CONTENT) == 8
+    assert operations._CONTENT_ODDS[id(root)] == [0, 0, 0]
+    _create(event(13), schema)  # the pause is over: it looks again
+    assert len(operations._CREATE_CONTENT) == 9
+    # a type whose bodies repeat keeps looking
+    for _ in range(20):
+        _create(event(0), schema)
+    # every one looked and hit: the counts restart at each eighth lookup, with no pause
+    assert operations._CONTENT_ODDS[id(root)] == [5, 5, 0]
