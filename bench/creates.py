@@ -3,7 +3,9 @@
 The goal (from the project's issue): at least 5,000 creates/s over TLS, and at least half of what
 a bare aiohttp handler over TLS manages on the same machine under the same load. Both figures are
 measured here back to back, because the machine is shared and its speed drifts from run to run:
-a ratio of two runs minutes apart would measure the drift.
+a ratio of two runs minutes apart would measure the drift. Even back to back, a neighbour's load
+moves one run by a third, so the pair is measured ``--rounds`` times (3), alternating, and the
+figures are the medians (every run is printed).
 
 What runs, each server in its own spawned process (``bench.kubenb_server``), each driven by the
 same wrk script (``bench.loadgen``; a unique name per request, every non-2xx a failure):
@@ -31,7 +33,7 @@ kubenb's functions by cumulative time. cProfile slows the server several-fold; r
 not the absolute times.
 
 Run from the repository root: ``.venv/bin/python -m bench.creates [--seconds 8]
-[--connections 32] [--threads 1] [--no-kmock] [--no-profile]``.
+[--connections 32] [--threads 1] [--rounds 3] [--no-kmock] [--no-profile]``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import json
 import os
 import pstats
 import ssl
+import statistics
 import sys
 import tempfile
 import urllib.parse
@@ -149,34 +152,58 @@ def _tls() -> Iterator[tuple[str, str]]:
 
 def measure(*, seconds: float = 8.0, connections: int = 32, threads: int = 1,
             kmock: bool = True, profile: bool = True, profile_seconds: float = 4.0,
-            controllers: bool = False) -> dict[str, Any]:
-    """Run every stack, print one line each plus the verdict; return the figures."""
+            controllers: bool = False, rounds: int = 3) -> dict[str, Any]:
+    """Run every stack, print one line each plus the verdict; return the figures.
+
+    The machine is shared, and a neighbour's load moves any one run by a third, so the bare
+    handler and kubenb's ConfigMap creates are measured ``rounds`` times, alternating, each
+    ratio against the bare run just before it; the figures are the medians, and every run is
+    printed. The Pod body, for information, is measured once."""
     print(f"creates: wrk {threads} thread(s), {connections} connections, {seconds:g}s per run "
-          f"(after a 1s warm-up); {_load()}", flush=True)
+          f"(after a 1s warm-up), {rounds} round(s); {_load()}", flush=True)
     figures: dict[str, Any] = {}
     warm = {"seconds": 1.0, "connections": connections, "threads": threads}
     run = {"seconds": seconds, "connections": connections, "threads": threads}
 
-    with _tls() as tls, serve_in_process(serve_aiohttp, tls, True) as bare:
-        url = f"https://127.0.0.1:{bare.port}{CONFIGMAPS}"
-        _wrk(url, configmap_body(), count=bare.count, **warm)
-        result = _wrk(url, configmap_body(), count=bare.count, **run)
-        figures["bare"] = result["server_creates_per_s"]
-        print(format_line("bare-aiohttp-tls", result), flush=True)
+    def bare_run(label: str) -> float:
+        with _tls() as tls, serve_in_process(serve_aiohttp, tls, True) as bare:
+            url = f"https://127.0.0.1:{bare.port}{CONFIGMAPS}"
+            _wrk(url, configmap_body(), count=bare.count, **warm)
+            result = _wrk(url, configmap_body(), count=bare.count, **run)
+        print(format_line(label, result), flush=True)
+        return float(result["server_creates_per_s"] or 0.0)
 
-    for label, (path, make_body) in BODIES.items():
+    def kubenb_run(label: str, body: str, bare: float) -> tuple[float, float, float]:
+        path, make_body = BODIES[body]
         with kubenb_in_process(controllers=controllers) as server:
             _prime(server.url + path, make_body())
             _wrk(server.url + path, make_body(), count=server.count, **warm)
             result, cpu, per_batch = _kubenb_run(server, path, make_body(), **run)
-        rate = result["server_creates_per_s"] or 0.0
-        figures[label] = rate
-        figures[f"{label}_cpu"] = cpu
-        ratio = rate / figures["bare"] if figures["bare"] else float("nan")
-        figures[f"{label}_ratio"] = ratio
-        print(format_line(f"kubenb-tls-{label}", result)
+        rate = float(result["server_creates_per_s"] or 0.0)
+        ratio = rate / bare if bare else float("nan")
+        print(format_line(label, result)
               + f"  server-cpu={cpu:.0%}  writes/batch={per_batch:.1f}  ratio-to-bare={ratio:.2f}",
               flush=True)
+        return rate, ratio, cpu
+
+    bares: list[float] = []
+    rates: list[float] = []
+    ratios: list[float] = []
+    cpus: list[float] = []
+    for i in range(rounds):
+        tag = f" {i + 1}/{rounds}" if rounds > 1 else ""
+        bares.append(bare_run(f"bare-aiohttp-tls{tag}"))
+        rate, ratio, cpu = kubenb_run(f"kubenb-tls-configmap{tag}", "configmap", bares[-1])
+        rates.append(rate)
+        ratios.append(ratio)
+        cpus.append(cpu)
+    figures["bare"] = statistics.median(bares)
+    figures["configmap"] = statistics.median(rates)
+    figures["configmap_ratio"] = statistics.median(ratios)
+    figures["configmap_cpu"] = statistics.median(cpus)
+    figures["configmap_rounds"] = list(zip(bares, rates, ratios, strict=True))
+    rate, ratio, cpu = kubenb_run("kubenb-tls-pod", "pod", figures["bare"])
+    figures["pod"], figures["pod_ratio"], figures["pod_cpu"] = rate, ratio, cpu
 
     if kmock and kmock_available():
         with _tls() as tls, serve_in_process(serve_kmock, tls) as km:
@@ -189,7 +216,8 @@ def measure(*, seconds: float = 8.0, connections: int = 32, threads: int = 1,
 
     rate, ratio = figures["configmap"], figures["configmap_ratio"]
     met = rate >= GOAL_CREATES_PER_S and ratio >= GOAL_RATIO
-    print(f"kubenb-tls creates/s={rate:.0f} ratio-to-bare={ratio:.2f}  (ConfigMap; Pod: "
+    median = " (medians)" if rounds > 1 else ""
+    print(f"kubenb-tls creates/s={rate:.0f} ratio-to-bare={ratio:.2f}{median}  (ConfigMap; Pod: "
           f"{figures['pod']:.0f}/s, {figures['pod_ratio']:.2f}x)  goal: >= "
           f"{GOAL_CREATES_PER_S:.0f}/s and >= {GOAL_RATIO}x bare -> "
           f"{'MET' if met else 'NOT MET'}", flush=True)
@@ -301,6 +329,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--profile-seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating bare/kubenb ConfigMap runs; the figures are medians")
     parser.add_argument("--no-kmock", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--controllers", action="store_true",
@@ -309,7 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     measure(seconds=args.seconds, connections=args.connections, threads=args.threads,
             kmock=not args.no_kmock, profile=not args.no_profile,
-            profile_seconds=args.profile_seconds, controllers=args.controllers)
+            profile_seconds=args.profile_seconds, controllers=args.controllers,
+            rounds=args.rounds)
 
 
 if __name__ == "__main__":

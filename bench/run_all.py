@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {}
     _run("creates", lambda: creates.measure(
         seconds=4.0 if quick else 8.0, kmock=not args.no_kmock,
-        profile_seconds=2.0 if quick else 4.0), results)
+        profile_seconds=2.0 if quick else 4.0, rounds=1 if quick else 3), results)
     _run("list", lambda: list_pods.measure(
         requests=20 if quick else 50, fast=quick), results)
     _run("memory", lambda: memory.measure(

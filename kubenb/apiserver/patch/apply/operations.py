@@ -358,6 +358,10 @@ def _content_odds(root: _Type) -> list[int] | None:
     return odds
 
 
+_BLANKED = ("name", "uid")
+_NO_META: dict[str, Any] = {}
+
+
 def _content_key(body: dict[str, Any], zero: dict[str, Any]) -> bytes | None:
     """``body``'s JSON with a string ``metadata.name`` and ``metadata.uid`` blanked, or None
     when JSON cannot say it exactly (see kubenb.api.memo.json_key).
@@ -368,10 +372,16 @@ def _content_key(body: dict[str, Any], zero: dict[str, Any]) -> bytes | None:
     meta = body.get("metadata")
     if type(meta) is dict:
         zmeta = zero.get("metadata")
-        blank = {k: "" for k in ("name", "uid")
-                 if type(meta.get(k)) is str and not (type(zmeta) is dict and k in zmeta)}
-        if blank:
-            body = {**body, "metadata": {**meta, **blank}}
+        if type(zmeta) is not dict:
+            zmeta = _NO_META
+        copied = None
+        for k in _BLANKED:
+            if type(meta.get(k)) is str and k not in zmeta:
+                if copied is None:
+                    copied = dict(meta)
+                copied[k] = ""
+        if copied is not None:
+            body = {**body, "metadata": copied}
     try:
         raw = orjson.dumps(body)
     except (TypeError, orjson.JSONEncodeError):
