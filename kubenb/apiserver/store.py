@@ -196,21 +196,26 @@ def selectable_fields(rt: ResourceType, obj: Mapping[str, Any]) -> FieldValues:
     if parts_of is None:
         parts_of = _FIELD_PARTS[paths] = tuple(tuple(p.split(".")) for p in paths)
     meta = obj.get("metadata") or {}
-    values = [meta.get("name", ""), sys.intern(meta.get("namespace", ""))]
+    intern = sys.intern
+    values = [meta.get("name", ""), intern(meta.get("namespace", ""))]
+    append = values.append
     for parts in parts_of:
         value: Any = obj
         for part in parts:  # _get_path, with the paths split once per kind
-            if type(value) is not dict and not isinstance(value, Mapping):
+            if type(value) is dict or isinstance(value, Mapping):
+                value = value.get(part)
+            else:
                 value = None
                 break
-            value = value.get(part)
-        if isinstance(value, bool):
-            values.append("true" if value else "false")
+        if type(value) is str:  # most values: no conversion
+            append(intern(value) if len(value) <= 64 else value)
         elif value is None:
-            values.append("")
+            append("")
+        elif isinstance(value, bool):
+            append("true" if value else "false")
         else:
             text = str(value)
-            values.append(sys.intern(text) if len(text) <= 64 else text)
+            append(intern(text) if len(text) <= 64 else text)
     return FieldValues(index, tuple(values))
 
 

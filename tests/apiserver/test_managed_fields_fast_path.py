@@ -592,3 +592,24 @@ def test_content_lookups_pause_for_bodies_that_never_repeat(
         _create(event(0), schema)
     # every one looked and hit: the counts restart at each eighth lookup, with no pause
     assert operations._CONTENT_ODDS[id(root)] == [5, 5, 0]
+
+
+def test_bodies_json_cannot_key_count_as_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubenb.apiserver.patch.apply import operations
+
+    monkeypatch.setattr(operations, "_CREATE_CONTENT", {})
+    monkeypatch.setattr(operations, "_CONTENT_ODDS", {})
+    monkeypatch.setattr(operations, "_CONTENT_SAMPLE", 4)
+    monkeypatch.setattr(operations, "_CONTENT_PAUSE", 3)
+    schema = schemas().for_kind("", "v1", "Event")
+    root, _ = _root_type(schema, schemas())
+    # an Event as recorders write it: eventTime null, which a JSON key cannot tell from NaN
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "d"},
+             "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "Started",
+             "eventTime": None, "type": "Normal"}
+    for _ in range(4):
+        fast, general = _both(schema, event, "v1")
+        assert fast == general
+    assert operations._CONTENT_ODDS[id(root)] == [4, 0, 0] and not operations._CREATE_CONTENT
+    _create(event, schema)  # four misses: this one and the next two do not look
+    assert operations._CONTENT_ODDS[id(root)] == [0, 0, 2]

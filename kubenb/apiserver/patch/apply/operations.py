@@ -304,10 +304,12 @@ def _create_fields(
     """The FieldsV1 a create of ``body`` records (None when empty), whether they are canonical,
     and, when they are, their exact-size encoding."""
     odds = _content_odds(root)
-    content = _content_key(body, zero) if odds is not None else None
+    content = None
+    if odds is not None:
+        odds[0] += 1  # a body JSON cannot key (a null in it) counts as a miss
+        content = _content_key(body, zero)
     if content is not None:
         assert odds is not None
-        odds[0] += 1
         hit = _CREATE_CONTENT.get((id(root), ignore, content))
         if hit is not None and hit[0] is root:
             odds[1] += 1
@@ -338,7 +340,7 @@ _CREATE_CONTENT: dict[tuple[int, tuple[Path, ...], bytes],
 _CONTENT_ODDS: dict[int, list[int]] = {}
 #: a type whose content lookups hit less than a quarter of the last 256 times stops looking
 #: for the next 4,096 creates: bodies whose content never repeats (Events, whose messages and
-#: times all differ) would pay the dump for nothing
+#: times all differ, and which hold a null) would pay the dump for nothing
 _CONTENT_SAMPLE = 256
 _CONTENT_PAUSE = 4096
 
