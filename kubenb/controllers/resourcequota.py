@@ -70,6 +70,8 @@ class ResourceQuotaController(Controller):
         Service that became a NodePort): the many status writes of running pods do not
         recount the namespace's quotas, as upstream's replenishment does."""
         def updated(old: Obj, new: Obj) -> None:
+            if not self.quotas.count_index(BY_NAMESPACE, new["metadata"].get("namespace") or ""):
+                return  # no quota to recount (the usual namespace): skip reading the usage
             deadline = [(o.get("spec") or {}).get("activeDeadlineSeconds") for o in (old, new)]
             if usage(group, plural, old) != usage(group, plural, new) or \
                     deadline[0] != deadline[1]:  # the Terminating scope may have changed
