@@ -446,9 +446,14 @@ def _shape(value: Any, zero: Any) -> Any:
     if type(value) is dict:
         # beside a zero value that is not a map (null, in practice) a map always differs from
         # it, whatever it holds: only its own shape counts
-        zmap = zero if type(zero) is dict else None
-        return {k: _shape(v, zmap.get(k, _ABSENT) if zmap is not None else _ABSENT)
-                for k, v in value.items()}
+        if type(zero) is not dict or not zero:
+            # most values are strings with nothing to compare: their tag, without a call
+            return {k: "s" if type(v) is str else _shape(v, _ABSENT) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            z = zero.get(k, _ABSENT)
+            out[k] = "s" if z is _ABSENT and type(v) is str else _shape(v, z)
+        return out
     if zero is not _ABSENT or type(value) is list:
         return _exact(value)
     if value is None:
