@@ -533,12 +533,28 @@ def test_bodies_of_one_shape_get_exactly_what_the_general_path_gives(kw: dict[st
 # -- the content memo (operations._CREATE_CONTENT) ----------------------------------------------
 
 
-def test_replicas_differing_in_name_and_uid_meet_one_content_entry(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def content_memo(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Empty content tables for the test; call it with ``sample=`` and ``pause=`` to shrink
+    the odds' window. Returns the operations module."""
     from kubenb.apiserver.patch.apply import operations
 
     monkeypatch.setattr(operations, "_CREATE_CONTENT", {})
     monkeypatch.setattr(operations, "_CONTENT_ODDS", {})
+
+    def setup(*, sample: int | None = None, pause: int | None = None) -> Any:
+        if sample is not None:
+            monkeypatch.setattr(operations, "_CONTENT_SAMPLE", sample)
+        if pause is not None:
+            monkeypatch.setattr(operations, "_CONTENT_PAUSE", pause)
+        return operations
+
+    return setup
+
+
+def test_replicas_differing_in_name_and_uid_meet_one_content_entry(
+        content_memo: Callable[..., Any]) -> None:
+    operations = content_memo()
     schema = schemas().for_kind("", "v1", "Pod")
     pods = []
     for i in range(5):
@@ -561,13 +577,8 @@ def test_replicas_differing_in_name_and_uid_meet_one_content_entry(
 
 
 def test_content_lookups_pause_for_bodies_that_never_repeat(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from kubenb.apiserver.patch.apply import operations
-
-    monkeypatch.setattr(operations, "_CREATE_CONTENT", {})
-    monkeypatch.setattr(operations, "_CONTENT_ODDS", {})
-    monkeypatch.setattr(operations, "_CONTENT_SAMPLE", 8)
-    monkeypatch.setattr(operations, "_CONTENT_PAUSE", 5)
+        content_memo: Callable[..., Any]) -> None:
+    operations = content_memo(sample=8, pause=5)
     schema = schemas().for_kind("", "v1", "Event")
     root, _ = _root_type(schema, schemas())
 
@@ -594,13 +605,8 @@ def test_content_lookups_pause_for_bodies_that_never_repeat(
     assert operations._CONTENT_ODDS[id(root)] == [5, 5, 0]
 
 
-def test_bodies_json_cannot_key_count_as_misses(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kubenb.apiserver.patch.apply import operations
-
-    monkeypatch.setattr(operations, "_CREATE_CONTENT", {})
-    monkeypatch.setattr(operations, "_CONTENT_ODDS", {})
-    monkeypatch.setattr(operations, "_CONTENT_SAMPLE", 4)
-    monkeypatch.setattr(operations, "_CONTENT_PAUSE", 3)
+def test_bodies_json_cannot_key_count_as_misses(content_memo: Callable[..., Any]) -> None:
+    operations = content_memo(sample=4, pause=3)
     schema = schemas().for_kind("", "v1", "Event")
     root, _ = _root_type(schema, schemas())
     # an Event as recorders write it: eventTime null, which a JSON key cannot tell from NaN
