@@ -278,8 +278,8 @@ class Endpoints:
         if rt.storage == ("", "services"):
             with self.store.lock:
                 self._allocate_service(obj, None)
-                return self._created(rt, obj, opts)
-        return self._created(rt, obj, opts)
+                return self._created(rt, obj, opts, now=now)
+        return self._created(rt, obj, opts, now=now)
 
     def _prepare_create(self, rt: ResourceType, obj: Obj, opts: WriteOptions, *,
                         now: str | None = None) -> None:
@@ -335,8 +335,9 @@ class Endpoints:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
 
-    def _created(self, rt: ResourceType, obj: Obj, opts: WriteOptions) -> Obj:
-        out = self.store.create(rt, obj, dry_run=opts.dry_run)
+    def _created(self, rt: ResourceType, obj: Obj, opts: WriteOptions, *,
+                 now: str | None = None) -> Obj:
+        out = self.store.create(rt, obj, dry_run=opts.dry_run, now=now)
         self._after_write(rt, out, opts)
         return out
 

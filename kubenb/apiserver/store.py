@@ -559,12 +559,15 @@ class Store:
 
     # ------------------------------------------------------------------ writes
 
-    def create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False) -> Obj:
-        """Store a new object. ``obj`` is taken over (the caller must not keep using it)."""
+    def create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False,
+               now: str | None = None) -> Obj:
+        """Store a new object. ``obj`` is taken over (the caller must not keep using it).
+        ``now``: the creationTimestamp, when the caller read the clock for this create already
+        (so it matches the managedFields time); otherwise the store's clock now."""
         conv = self._converter(rt)
         if conv is not None:
             return conv.from_storage(self.create(self._storage_rt(rt), conv.to_storage(obj),
-                                                 dry_run=dry_run))
+                                                 dry_run=dry_run, now=now))
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
@@ -603,7 +606,7 @@ class Store:
                 self._check_namespace(rt, namespace, name)
             if not meta.get("uid"):
                 meta["uid"] = new_uid()
-            meta["creationTimestamp"] = now_rfc3339(self._clock())
+            meta["creationTimestamp"] = now or now_rfc3339(self._clock())
             for transient in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
                 meta.pop(transient, None)
             if rt.generation:

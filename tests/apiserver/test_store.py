@@ -420,3 +420,27 @@ def test_a_restarted_store_gives_what_it_loaded_a_full_ttl(tmp_path: Any) -> Non
     third = Store(REG, backend=SQLiteBackend(path), clock=clock)
     assert _names(third, EVENTS) == ["later"]  # the expiry reached the backend
     third.close()
+
+
+def test_a_create_reads_the_clock_once() -> None:
+    """creationTimestamp and the managedFields entry's time come from one clock reading, however
+    far the clock moves while the create runs (here: a second at every reading)."""
+    import datetime
+
+    from kubenb.apiserver.endpoints import Endpoints, WriteOptions
+    from kubenb.apiserver.schemas import schemas
+
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    readings = iter(range(1_000))
+
+    def ticking() -> datetime.datetime:
+        return start + datetime.timedelta(seconds=next(readings))
+
+    registry = Registry()
+    endpoints = Endpoints(Store(registry, clock=ticking), registry, schemas())
+    out = endpoints.create(registry.get("", "v1", "configmaps"), "default",
+                           {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
+                            "data": {"k": "v"}},
+                           WriteOptions(field_manager="tester"))
+    meta = out["metadata"]
+    assert meta["creationTimestamp"] == meta["managedFields"][0]["time"]
