@@ -11,8 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from kubenb import Cluster
 from kubenb.api import errors, kinds
 from kubenb.api.kinds import builtin
+from tests.e2e.test_control_plane import eventually
 
 CRDS = builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 
@@ -47,16 +47,6 @@ OPERATOR = textwrap.dedent('''
 ''')
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, Any]]:
     root: Path = tmp_path_factory.mktemp("kopf")
@@ -73,8 +63,8 @@ def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster
                                    "schema": {"openAPIV3Schema": {
                                        "type": "object",
                                        "x-kubernetes-preserve-unknown-fields": True}}}]}})
-        examples = wait_for("the CRD to be served",
-                            lambda: c.registry.get("kopf.dev", "v1", "kopfexamples"))
+        examples = eventually(lambda: c.registry.get("kopf.dev", "v1", "kopfexamples"),
+                              30, "the CRD to be served")
         env = {**os.environ, "KUBECONFIG": c.kubeconfig}
         env.pop("KUBERNETES_SERVICE_HOST", None)
         proc = subprocess.Popen(
@@ -95,14 +85,14 @@ def test_an_operator_handles_create_update_and_delete(operator: tuple[Cluster, A
     c.client.create(examples, {"apiVersion": "kopf.dev/v1", "kind": "KopfExample",
                                "metadata": {"name": "ex1", "namespace": "default"},
                                "spec": {"field": "value"}})
-    status = wait_for("the create handler's status", lambda: (c.client.get(
-        examples, "ex1", "default").get("status") or {}).get("created"))
+    status = eventually(lambda: (c.client.get(examples, "ex1", "default").get("status")
+                                 or {}).get("created"), 30, "the create handler's status")
     assert status == {"greeting": "hello value"}
     obj = c.client.get(examples, "ex1", "default")
     assert obj["metadata"]["finalizers"] == ["kopf.zalando.org/KopfFinalizerMarker"]
     c.client.patch(examples, "ex1", {"spec": {"field": "changed"}}, "default")
-    wait_for("the update handler", lambda: (c.client.get(examples, "ex1", "default").get(
-        "status") or {}).get("field") == "changed")
+    eventually(lambda: (c.client.get(examples, "ex1", "default").get("status") or {}).get(
+        "field") == "changed", 30, "the update handler")
     c.client.delete(examples, "ex1", "default")
 
     def gone() -> bool:
@@ -112,10 +102,10 @@ def test_an_operator_handles_create_update_and_delete(operator: tuple[Cluster, A
             return True
         return False
 
-    wait_for("the finalizer to be removed and the object to go", gone)
-    messages = wait_for("the operator's Events", lambda: {
+    eventually(gone, 30, "the finalizer to be removed and the object to go")
+    messages = eventually(lambda: {
         e["message"] for e in c.client.list(kinds.EVENTS, "default").items
         if e["involvedObject"].get("name") == "ex1"} >= {"greeting ex1", "goodbye ex1"} and {
         e["message"] for e in c.client.list(kinds.EVENTS, "default").items
-        if e["involvedObject"].get("name") == "ex1"})
+        if e["involvedObject"].get("name") == "ex1"}, 30, "the operator's Events")
     assert "greeting ex1" in messages
